@@ -21,6 +21,95 @@ pub enum ConfigError {
     // ---- security headers, CSP, Permissions-Policy (module `security`) ----
 
     // ---- CORS (module `cors`) ----
+    /// An allowed origin that is not `scheme://host[:port]`.
+    #[error("allowed origin `{value}` is invalid: {reason}")]
+    CorsInvalidOrigin {
+        /// The origin as written.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// `null` in the allowed origins: sandboxed iframes, `data:` and `file:`
+    /// documents all send `Origin: null`, so allowing it allows anyone.
+    #[error(
+        "allowed origin `{value}` is refused: sandboxed iframes, data: and file: documents \
+         all send `Origin: null`, so allowing it would allow any page"
+    )]
+    CorsNullOrigin {
+        /// The entry as written.
+        value: String,
+    },
+    /// A wildcard origin with fewer than two labels after the `*`.
+    #[error("allowed origin `{value}` is too broad: a wildcard needs at least two labels after it")]
+    CorsOriginTooBroad {
+        /// The origin as written.
+        value: String,
+    },
+    /// A `*` anywhere but the whole leftmost label of the host.
+    #[error(
+        "allowed origin `{value}` has a misplaced wildcard: `*` may only be the whole \
+         leftmost label of the host, as in `https://*.example.com`"
+    )]
+    CorsWildcardPlacement {
+        /// The origin as written.
+        value: String,
+    },
+    /// `*` listed together with other entries.
+    #[error("`*` in the allowed {list} cannot be combined with other entries (got `{value}`)")]
+    CorsWildcardMixed {
+        /// Which list: `origins`, `methods`, `headers` or `exposed headers`.
+        list: &'static str,
+        /// The other entry.
+        value: String,
+    },
+    /// Credentials together with a wildcard, which browsers refuse.
+    #[error(
+        "allow_credentials cannot be combined with `*` {what}: browsers refuse a wildcard \
+         on credentialed requests; list them explicitly"
+    )]
+    CorsCredentialsWithWildcard {
+        /// Which wildcard: `origin`, `methods`, `headers` or `exposed headers`.
+        what: &'static str,
+    },
+    /// An allowed method that is not a valid HTTP method token.
+    #[error("allowed method `{value}` is invalid: {reason}")]
+    CorsInvalidMethod {
+        /// The method as written.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An allowed or exposed header that is not a valid header name.
+    #[error("CORS header `{value}` is not a valid HTTP header name")]
+    CorsInvalidHeader {
+        /// The name as written.
+        value: String,
+    },
+    /// A credential-bearing header in the exposed headers.
+    #[error("exposing `{value}` to cross-origin scripts is refused: it carries credentials")]
+    CorsSensitiveExpose {
+        /// The name as written.
+        value: String,
+    },
+    /// A `Max-Age` over the configured cap.
+    #[error(
+        "CORS max-age of {max_age} seconds is over the cap of {cap} seconds (browsers \
+         ignore longer values: Chromium caps at 7200, Firefox at 86400)"
+    )]
+    CorsMaxAge {
+        /// The configured max-age in seconds.
+        max_age: u64,
+        /// The cap in seconds.
+        cap: u64,
+    },
+    /// A `Max-Age` cap over Firefox's 86400 seconds.
+    #[error(
+        "CORS max-age cap of {cap} seconds is over 86400 seconds, the longest any browser honours"
+    )]
+    CorsMaxAgeCap {
+        /// The configured cap in seconds.
+        cap: u64,
+    },
 
     // ---- HTTPS redirect (module `https`) ----
     /// A canonical or kept host that is not a bare DNS name or IP literal.

@@ -1,0 +1,180 @@
+//! The tower adapter: `CorsLayer`, `CorsService` and its `ResponseFuture`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use harden_core::ResponseBody;
+use http::{Request, Response, StatusCode};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::builder::Cors;
+use super::decision::{CorsAction, CorsDecision};
+
+/// Applies a [`Cors`] policy to every request: answers preflights itself,
+/// writes the CORS headers onto every response of the inner service (errors
+/// from inner layers included), and, with
+/// [`reject_disallowed`](super::CorsBuilder::reject_disallowed), refuses
+/// disallowed requests with 403.
+///
+/// Put it outside authentication, rate limiting and load shedding, so that
+/// preflights are answered before them and their 401, 429 and 503 carry CORS
+/// headers.
+#[derive(Clone, Debug)]
+pub struct CorsLayer {
+    cors: Cors,
+}
+
+impl CorsLayer {
+    /// A layer applying `cors`.
+    pub fn new(cors: Cors) -> Self {
+        CorsLayer { cors }
+    }
+}
+
+impl From<Cors> for CorsLayer {
+    fn from(cors: Cors) -> Self {
+        CorsLayer::new(cors)
+    }
+}
+
+impl Cors {
+    /// A [`CorsLayer`] applying this policy.
+    pub fn layer(&self) -> CorsLayer {
+        CorsLayer::new(self.clone())
+    }
+}
+
+impl<S> Layer<S> for CorsLayer {
+    type Service = CorsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CorsService {
+            inner,
+            cors: self.cors.clone(),
+        }
+    }
+}
+
+/// The service produced by [`CorsLayer`].
+#[derive(Clone, Debug)]
+pub struct CorsService<S> {
+    inner: S,
+    cors: Cors,
+}
+
+impl<S> CorsService<S> {
+    /// Wraps `inner` with `cors`.
+    pub fn new(inner: S, cors: Cors) -> Self {
+        CorsService { inner, cors }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CorsService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let decision = self.cors.check_request(&req);
+        let kind = match decision.action() {
+            CorsAction::Forward => Kind::Inner {
+                future: self.inner.call(req),
+                decision: Some(decision),
+            },
+            CorsAction::Preflight => {
+                let mut response = Response::new(ResponseBody::empty());
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                decision.apply(response.headers_mut());
+                Kind::Answer {
+                    response: Some(response),
+                }
+            }
+            CorsAction::Reject(denial) => {
+                let mut response = denial
+                    .error_response()
+                    .for_request(req.extensions())
+                    .into_response();
+                decision.apply(response.headers_mut());
+                Kind::Answer {
+                    response: Some(response),
+                }
+            }
+        };
+        ResponseFuture { kind }
+    }
+}
+
+pin_project! {
+    /// The response future of [`CorsService`].
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        kind: Kind<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, B> {
+        Inner {
+            #[pin]
+            future: F,
+            decision: Option<CorsDecision>,
+        },
+        Answer {
+            response: Option<Response<ResponseBody<B>>>,
+        },
+    }
+}
+
+impl<F, B> fmt::Debug for ResponseFuture<F, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.kind {
+            Kind::Inner { .. } => "inner",
+            Kind::Answer { .. } => "answer",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("kind", &kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future, decision } => {
+                let mut response = ready!(future.poll(cx))?.map(ResponseBody::new);
+                if let Some(decision) = decision.take() {
+                    decision.apply(response.headers_mut());
+                }
+                Poll::Ready(Ok(response))
+            }
+            // `None` only when polled again after completion, which the
+            // `Future` contract leaves unspecified.
+            KindProj::Answer { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                None => Poll::Pending,
+            },
+        }
+    }
+}
