@@ -24,6 +24,11 @@ use super::nonce::CspNonce;
 /// [`Scheme::of`], and, with nonces on, puts a fresh [`CspNonce`] in the
 /// request extensions (or reuses one an outer layer put there).
 ///
+/// Behind a TLS-terminating proxy, put
+/// [`ClientIpLayer`](harden_core::ip::ClientIpLayer) **outside** this layer:
+/// it turns the trusted proxy's `X-Forwarded-Proto: https` into the
+/// [`Scheme`] extension read here. Without it HSTS is never sent there.
+///
 /// Clones share one precomputed [`SecurityHeaders`].
 #[derive(Clone, Debug)]
 pub struct SecurityHeadersLayer {
