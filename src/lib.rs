@@ -1,1 +1,57 @@
-//! placeholder during bootstrap
+//! **harden** turns a development-grade HTTP service into a production-ready
+//! one: the hardening playbook's security, reliability and operability layers,
+//! as composable `tower` layers that axum (and, through their cores, actix-web)
+//! services add with one dependency.
+//!
+//! This crate gathers the family. Today it re-exports:
+//!
+//! - [`harden_core`]: client IP behind trusted proxies, request ids, the shared
+//!   error format, rejections, principals;
+//! - [`harden_headers`]: security headers (helmet parity, CSP with nonces,
+//!   Permissions-Policy), CORS, HTTPS redirect and HSTS.
+//!
+//! Authentication, rate limiting, caching, circuit breaking, audit logging,
+//! compression and the `production` preset join as their crates land (see the
+//! README's crate table).
+//!
+//! ```
+//! use harden::ip::{ClientIpLayer, TrustedProxies};
+//! use harden::{Cors, RequestIdLayer, SecurityHeadersLayer};
+//! use axum::{Router, routing::get};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cors = Cors::builder()
+//!     .allow_origin("https://app.example.com")
+//!     .allow_credentials(true)
+//!     .build()?;
+//! let app: Router = Router::new()
+//!     .route("/api/data", get(|| async { "{\"ok\":true}" }))
+//!     // `Router::layer` wraps outside in: the last added runs first.
+//!     .layer(cors.layer())
+//!     .layer(SecurityHeadersLayer::strict_api())
+//!     .layer(ClientIpLayer::new(TrustedProxies::new(["10.0.0.0/8"])?))
+//!     .layer(RequestIdLayer::new());
+//! # let _ = app;
+//! # Ok(())
+//! # }
+//! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use harden_core;
+pub use harden_headers;
+
+#[doc(no_inline)]
+pub use harden_core::{
+    ErrorFormat, ErrorFormatLayer, ErrorResponse, Principal, Rejection, RequestId, RequestIdLayer,
+    ResponseBody, ip,
+};
+#[doc(no_inline)]
+pub use harden_headers::cors::{Cors, CorsLayer};
+#[doc(no_inline)]
+pub use harden_headers::hsts::Hsts;
+#[doc(no_inline)]
+pub use harden_headers::https::{HttpsRedirect, HttpsRedirectLayer};
+#[doc(no_inline)]
+pub use harden_headers::security::{
+    Csp, CspNonce, PermissionsPolicy, SecurityHeaders, SecurityHeadersLayer,
+};

@@ -1,6 +1,12 @@
 //! Shared by the end-to-end tests: real servers on 127.0.0.1 and a real browser.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,13 +19,27 @@ use tokio::net::TcpListener;
 /// Serves `router` on an ephemeral loopback port, with the peer address
 /// available as `ConnectInfo`, until the test's runtime ends.
 pub async fn serve(router: Router) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let (listener, addr) = bind().await;
+    spawn(listener, router);
+    addr
+}
+
+/// Binds an ephemeral loopback port, for a server whose address must be known
+/// before its router is built.
+pub async fn bind() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
+    (listener, addr)
+}
+
+/// Serves `router` on `listener` until the test's runtime ends.
+pub fn spawn(listener: TcpListener, router: Router) {
     tokio::spawn(async move {
         let app = router.into_make_service_with_connect_info::<SocketAddr>();
         let _ = axum::serve(listener, app).await;
     });
-    addr
 }
 
 /// Whether the test must fail rather than skip when something it needs is
@@ -40,10 +60,15 @@ pub fn chromium() -> Option<PathBuf> {
         return Some(PathBuf::from(path));
     }
     let path = std::env::var_os("PATH")?;
-    ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
-        .iter()
-        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-        .find(|candidate| candidate.is_file())
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+    .find(|candidate| candidate.is_file())
 }
 
 /// Loads `url` in headless Chromium, lets its scripts and fetches run for up to

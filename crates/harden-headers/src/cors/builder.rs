@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderName, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+
+use super::decision::preflight_template;
 
 use super::origin::{ExactOrigin, OriginError, PatternError, WildcardOrigin};
 use crate::ConfigError;
@@ -74,6 +76,11 @@ pub(crate) struct Policy {
     pub(crate) allow_headers_value: Option<HeaderValue>,
     pub(crate) expose_value: Option<HeaderValue>,
     pub(crate) max_age_value: Option<HeaderValue>,
+    /// The headers of a granted preflight answer, but its
+    /// `Access-Control-Allow-Origin` (and Private Network Access grant).
+    pub(crate) preflight_granted: HeaderMap,
+    /// The headers of a refused preflight answer.
+    pub(crate) preflight_denied: HeaderMap,
 }
 
 impl Default for Policy {
@@ -93,6 +100,8 @@ impl Default for Policy {
             allow_headers_value: None,
             expose_value: None,
             max_age_value: None,
+            preflight_granted: HeaderMap::new(),
+            preflight_denied: HeaderMap::new(),
         }
     }
 }
@@ -373,20 +382,25 @@ impl CorsBuilder {
         let expose_value = list_value(&expose)?;
         let max_age_value = self.max_age.map(|d| HeaderValue::from(d.as_secs()));
 
+        let mut policy = Policy {
+            origins,
+            methods,
+            headers,
+            credentials: self.credentials,
+            private_network: self.private_network,
+            reject: self.reject,
+            max_age: self.max_age.map(|d| Duration::from_secs(d.as_secs())),
+            allow_methods_value,
+            allow_headers_value,
+            expose_value,
+            max_age_value,
+            preflight_granted: HeaderMap::new(),
+            preflight_denied: HeaderMap::new(),
+        };
+        policy.preflight_granted = preflight_template(&policy, true);
+        policy.preflight_denied = preflight_template(&policy, false);
         Ok(Cors {
-            policy: Arc::new(Policy {
-                origins,
-                methods,
-                headers,
-                credentials: self.credentials,
-                private_network: self.private_network,
-                reject: self.reject,
-                max_age: self.max_age.map(|d| Duration::from_secs(d.as_secs())),
-                allow_methods_value,
-                allow_headers_value,
-                expose_value,
-                max_age_value,
-            }),
+            policy: Arc::new(policy),
         })
     }
 }

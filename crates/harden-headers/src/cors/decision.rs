@@ -11,8 +11,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use harden_core::vary::append_vary;
 use harden_core::{ErrorResponse, Rejection};
 
-use super::builder::{Allowed, Cors, Origins};
-use super::origin::{self, Origin};
+use super::builder::{Allowed, Cors, Origins, Policy};
+use super::origin;
 
 /// `Access-Control-Request-Private-Network`, sent by Chromium on preflights to a
 /// more private network.
@@ -163,12 +163,10 @@ impl Cors {
         let preflight = *method == Method::OPTIONS
             && origin_value.is_some()
             && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD);
-        let parsed = origin_value
-            .flatten()
-            .and_then(|value| origin::parse(value.as_bytes()).ok());
+        let value = origin_value.flatten();
 
         let (grant, denial) = if preflight {
-            match self.grant_for(origin_value.flatten(), parsed.as_ref()) {
+            match self.grant_for(value) {
                 None => (None, Some(CorsDenial::OriginNotAllowed)),
                 Some(_) if !self.method_allowed(headers) => {
                     (None, Some(CorsDenial::MethodNotAllowed))
@@ -184,7 +182,7 @@ impl Cors {
         } else if origin_value.is_none() {
             (None, None)
         } else {
-            match self.grant_for(origin_value.flatten(), parsed.as_ref()) {
+            match self.grant_for(value) {
                 Some(grant) => (Some(grant), None),
                 None => (None, Some(CorsDenial::OriginNotAllowed)),
             }
@@ -192,7 +190,7 @@ impl Cors {
 
         let refuse = policy.reject
             && denial.is_some()
-            && (preflight || !same_origin(headers, parsed.as_ref(), authority));
+            && (preflight || !same_origin(headers, value, authority));
         let private_network = preflight
             && grant.is_some()
             && policy.private_network
@@ -211,26 +209,35 @@ impl Cors {
     }
 
     /// The `Access-Control-Allow-Origin` for a well-formed, allowed origin.
-    fn grant_for(
-        &self,
-        value: Option<&HeaderValue>,
-        parsed: Option<&Origin<'_>>,
-    ) -> Option<HeaderValue> {
-        let origin = parsed?;
+    fn grant_for(&self, value: Option<&HeaderValue>) -> Option<HeaderValue> {
+        let value = value?;
         match &self.policy.origins {
-            Origins::Any => Some(HeaderValue::from_static("*")),
+            Origins::Any => origin::parse(value.as_bytes())
+                .ok()
+                .map(|_| HeaderValue::from_static("*")),
             Origins::List { exact, wildcard } => {
-                if let Some(entry) = exact.iter().find(|e| e.matches(origin)) {
+                // Browsers send the canonical serialisation, which is what an
+                // exact entry holds: equal bytes are equal origins, no parsing
+                // needed.
+                if let Some(entry) = exact
+                    .iter()
+                    .find(|e| e.header_value().as_bytes() == value.as_bytes())
+                {
                     return Some(entry.header_value().clone());
                 }
-                if !wildcard.iter().any(|w| w.matches(origin)) {
+                let origin = origin::parse(value.as_bytes()).ok()?;
+                if let Some(entry) = exact.iter().find(|e| e.matches(&origin)) {
+                    return Some(entry.header_value().clone());
+                }
+                if !wildcard.iter().any(|w| w.matches(&origin)) {
                     return None;
                 }
                 // Browsers send the canonical form, which is echoed as it came;
                 // anything else is rewritten (never seen from a browser).
-                match value {
-                    Some(value) if origin.is_canonical() => Some(value.clone()),
-                    _ => origin.to_header_value(),
+                if origin.is_canonical() {
+                    Some(value.clone())
+                } else {
+                    origin.to_header_value()
                 }
             }
         }
@@ -349,6 +356,61 @@ impl CorsDecision {
     }
 }
 
+impl CorsDecision {
+    /// The headers of the layer's own answer to a preflight: the same as
+    /// [`apply`](Self::apply) on an empty map, from a map precomputed when the
+    /// policy was built.
+    pub(crate) fn preflight_headers(&self) -> HeaderMap {
+        let policy = &*self.cors.policy;
+        match &self.grant {
+            Some(origin) => {
+                let mut headers = policy.preflight_granted.clone();
+                headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+                if self.private_network {
+                    headers.insert(
+                        ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK,
+                        HeaderValue::from_static("true"),
+                    );
+                }
+                headers
+            }
+            None => policy.preflight_denied.clone(),
+        }
+    }
+}
+
+/// The preflight answer's headers that do not depend on the request: what
+/// [`CorsDecision::apply`] writes for a granted (or refused) preflight, minus
+/// `Access-Control-Allow-Origin` and the Private Network Access grant. Room is
+/// left for those two.
+pub(crate) fn preflight_template(policy: &Policy, granted: bool) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(10);
+    if granted {
+        if policy.credentials {
+            headers.insert(
+                ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        if let Some(methods) = &policy.allow_methods_value {
+            headers.insert(ACCESS_CONTROL_ALLOW_METHODS, methods.clone());
+        }
+        if let Some(names) = &policy.allow_headers_value {
+            headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, names.clone());
+        }
+        if let Some(max_age) = &policy.max_age_value {
+            headers.insert(ACCESS_CONTROL_MAX_AGE, max_age.clone());
+        }
+    }
+    append_vary(&mut headers, ORIGIN);
+    append_vary(&mut headers, ACCESS_CONTROL_REQUEST_METHOD);
+    append_vary(&mut headers, ACCESS_CONTROL_REQUEST_HEADERS);
+    if policy.private_network {
+        append_vary(&mut headers, ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK);
+    }
+    headers
+}
+
 fn is_owned(name: &HeaderName) -> bool {
     name.as_str().starts_with("access-control-") && OWNED.contains(name)
 }
@@ -365,12 +427,16 @@ fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Option<&'a He
 /// when the browser sent it (it cannot be set by scripts), otherwise the
 /// `Origin` compared with `Host` (only non-browser clients can forge `Host`,
 /// and CORS does not apply to them).
-fn same_origin(headers: &HeaderMap, origin: Option<&Origin<'_>>, authority: Option<&[u8]>) -> bool {
+fn same_origin(
+    headers: &HeaderMap,
+    origin: Option<&HeaderValue>,
+    authority: Option<&[u8]>,
+) -> bool {
     if let Some(site) = headers.get(SEC_FETCH_SITE) {
         let site = site.as_bytes();
         return site.eq_ignore_ascii_case(b"same-origin") || site.eq_ignore_ascii_case(b"none");
     }
-    let Some(origin) = origin else {
+    let Some(Ok(origin)) = origin.map(|v| origin::parse(v.as_bytes())) else {
         return false;
     };
     headers

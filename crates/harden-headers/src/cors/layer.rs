@@ -100,7 +100,7 @@ where
             CorsAction::Preflight => {
                 let mut response = Response::new(ResponseBody::empty());
                 *response.status_mut() = StatusCode::NO_CONTENT;
-                decision.apply(response.headers_mut());
+                *response.headers_mut() = decision.preflight_headers();
                 Kind::Answer {
                     response: Some(response),
                 }

@@ -172,6 +172,9 @@ fn default_port(scheme: &str) -> Option<u16> {
 }
 
 /// Parses an `Origin` value (or a configured origin) strictly.
+///
+/// Written as plain byte loops: this runs on every cross-origin request that
+/// does not byte-match an exact entry, attacker-chosen values included.
 pub(crate) fn parse(input: &[u8]) -> Result<Origin<'_>, OriginError> {
     if input.is_empty() {
         return Err(OriginError::Empty);
@@ -180,7 +183,17 @@ pub(crate) fn parse(input: &[u8]) -> Result<Origin<'_>, OriginError> {
         return Err(OriginError::TooLong);
     }
     let input = ascii(input)?;
-    let (scheme, rest) = input.split_once("://").ok_or(OriginError::NoScheme)?;
+    let colon = input.bytes().position(|b| b == b':');
+    let (scheme, rest) = match colon {
+        Some(at) => (
+            input.get(..at).unwrap_or_default(),
+            input
+                .get(at + 1..)
+                .and_then(|r| r.strip_prefix("//"))
+                .ok_or(OriginError::NoScheme)?,
+        ),
+        None => return Err(OriginError::NoScheme),
+    };
     let mut scheme_bytes = scheme.bytes();
     let scheme_ok = scheme.len() <= MAX_SCHEME_LEN
         && scheme_bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
@@ -207,17 +220,31 @@ pub(crate) fn parse(input: &[u8]) -> Result<Origin<'_>, OriginError> {
 
 /// Parses `host [":" port]`; the port is returned as written (not folded).
 fn parse_authority(rest: &str) -> Result<(Host<'_>, Option<u16>, bool), OriginError> {
-    if rest.contains('@') {
+    let (mut at, mut percent, mut path) = (false, false, false);
+    for b in rest.bytes() {
+        match b {
+            b'@' => at = true,
+            b'%' => percent = true,
+            b'/' | b'?' | b'#' | b'\\' => path = true,
+            _ => {}
+        }
+    }
+    if at {
         return Err(OriginError::UserInfo);
     }
-    if rest.contains('%') {
+    if percent {
         return Err(OriginError::PercentEscape);
     }
-    if rest.contains(['/', '?', '#', '\\']) {
+    if path {
         return Err(OriginError::Path);
     }
     let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
-        let (inside, after) = bracketed.split_once(']').ok_or(OriginError::BadHost)?;
+        let end = bracketed
+            .bytes()
+            .position(|b| b == b']')
+            .ok_or(OriginError::BadHost)?;
+        let inside = bracketed.get(..end).unwrap_or_default();
+        let after = bracketed.get(end + 1..).unwrap_or_default();
         let ip = inside
             .parse::<Ipv6Addr>()
             .map_err(|_| OriginError::BadHost)?;
@@ -227,8 +254,11 @@ fn parse_authority(rest: &str) -> Result<(Host<'_>, Option<u16>, bool), OriginEr
         };
         (Host::V6(ip), port)
     } else {
-        let (name, port) = match rest.split_once(':') {
-            Some((name, port)) => (name, Some(port)),
+        let (name, port) = match rest.bytes().position(|b| b == b':') {
+            Some(at) => (
+                rest.get(..at).unwrap_or_default(),
+                Some(rest.get(at + 1..).unwrap_or_default()),
+            ),
             None => (rest, None),
         };
         (parse_host_name(name)?, port)
@@ -249,20 +279,33 @@ fn parse_host_name(name: &str) -> Result<Host<'_>, OriginError> {
     if name.len() > MAX_HOST_LEN {
         return Err(OriginError::BadHost);
     }
-    let labels_ok = name.split('.').all(|label| {
-        !label.is_empty()
-            && label.len() <= MAX_LABEL_LEN
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-    });
-    if !labels_ok {
+    // One pass: every label 1..=63 bytes of `[A-Za-z0-9_-]`, and where the
+    // last label starts.
+    let mut label_len = 0usize;
+    let mut last_start = 0usize;
+    for (i, b) in name.bytes().enumerate() {
+        if b == b'.' {
+            if label_len == 0 {
+                return Err(OriginError::BadHost);
+            }
+            label_len = 0;
+            last_start = i + 1;
+        } else if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            label_len += 1;
+            if label_len > MAX_LABEL_LEN {
+                return Err(OriginError::BadHost);
+            }
+        } else {
+            return Err(OriginError::BadHost);
+        }
+    }
+    if label_len == 0 {
         return Err(OriginError::BadHost);
     }
     // URL parsers read a host whose last label is a number as an IPv4 address
     // (`1.2.3` is `1.2.0.3`, `0x7f.1` is `127.0.0.1`), so browsers never send
     // such a host as written: accept only the canonical dotted quad.
-    let last = name.rsplit('.').next().unwrap_or(name);
+    let last = name.get(last_start..).unwrap_or(name);
     let numeric = last.bytes().all(|b| b.is_ascii_digit())
         || last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x"));
     if numeric {

@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use harden_core::{Rejection, RequestId, ResponseBody};
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use proptest::prelude::*;
 use tower::{Layer, ServiceExt, service_fn};
@@ -1615,5 +1615,82 @@ proptest! {
         req.headers_mut().insert("origin", value);
         let res = call(&cors, req);
         prop_assert_eq!(acao(&res).map(str::to_owned), expected, "{}", origin);
+    }
+}
+
+/// The layer answers preflights from a precomputed map; it must say exactly
+/// what `CorsDecision::apply` writes on an empty response, for every outcome.
+#[test]
+fn precomputed_preflight_answers_match_apply() {
+    let policies = [
+        Cors::builder()
+            .allow_origin("https://app.example.com")
+            .build()
+            .unwrap(),
+        Cors::builder()
+            .allow_origins(["https://app.example.com", "https://*.example.org"])
+            .allow_methods(["GET", "PUT"])
+            .allow_headers(["content-type", "x-custom"])
+            .allow_credentials(true)
+            .max_age(Duration::from_secs(600))
+            .allow_private_network(true)
+            .build()
+            .unwrap(),
+        Cors::builder()
+            .allow_any_origin()
+            .allow_any_header()
+            .build()
+            .unwrap(),
+    ];
+    let requests: [&[(&str, &str)]; 6] = [
+        &[
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "GET"),
+        ],
+        &[
+            ("origin", "https://a.b.example.org"),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "content-type, x-custom"),
+            ("access-control-request-private-network", "true"),
+        ],
+        &[
+            ("origin", "https://evil.example"),
+            ("access-control-request-method", "GET"),
+        ],
+        &[
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "DELETE"),
+        ],
+        &[
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "x-unlisted"),
+        ],
+        &[("origin", "null"), ("access-control-request-method", "GET")],
+    ];
+    for cors in &policies {
+        for request in requests {
+            let mut headers = HeaderMap::new();
+            for (name, value) in request {
+                headers.append(
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                );
+            }
+            let decision = cors.check(&Method::OPTIONS, &headers);
+            assert!(decision.is_preflight());
+            let mut applied = HeaderMap::new();
+            decision.apply(&mut applied);
+            let precomputed = decision.preflight_headers();
+            let norm = |h: &HeaderMap| {
+                let mut v: Vec<_> = h
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(norm(&precomputed), norm(&applied), "{request:?}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use http::header::{
     CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, REFERRER_POLICY, SERVER,
     STRICT_TRANSPORT_SECURITY, X_DNS_PREFETCH_CONTROL, X_FRAME_OPTIONS,
 };
-use http::{HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::csp::{Csp, CspHeader, nonce_directive};
 use super::headers::{
@@ -313,8 +313,24 @@ impl SecurityHeadersBuilder {
             .collect();
         let hsts = self.hsts.as_ref().map(|h| h.header_value().clone());
         let count = self.headers.len() + csp.len() + usize::from(hsts.is_some());
+        // Everything but the per-request CSP, hashed once here. Room for as many
+        // of the response's own headers again (the most `apply` copies in) plus a
+        // CSP, so that no copy ever needs rehashing.
+        let mut template_http = HeaderMap::with_capacity(2 * count + 2);
+        for c in csp.iter().filter(|c| !(self.nonce && c.takes_nonce())) {
+            template_http.insert(c.name.clone(), c.static_value().clone());
+        }
+        for (name, value) in &self.headers {
+            template_http.insert(name.clone(), value.clone());
+        }
+        let mut template_https = template_http.clone();
+        if let Some(hsts) = &hsts {
+            template_https.insert(STRICT_TRANSPORT_SECURITY, hsts.clone());
+        }
         SecurityHeaders {
             fixed: self.headers.clone().into_boxed_slice(),
+            template_http,
+            template_https,
             csp,
             hsts,
             strip: self.strip.clone().into_boxed_slice(),

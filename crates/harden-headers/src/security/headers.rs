@@ -69,6 +69,10 @@ pub(super) const DEFAULT_NONCE_DIRECTIVES: [&str; 2] = ["script-src", "style-src
 pub struct SecurityHeaders {
     pub(super) settings: SecurityHeadersBuilder,
     pub(super) fixed: Box<[(HeaderName, HeaderValue)]>,
+    /// Every header but a nonce-carrying CSP, for plain-HTTP responses.
+    pub(super) template_http: HeaderMap,
+    /// The same, with HSTS, for HTTPS responses.
+    pub(super) template_https: HeaderMap,
     pub(super) csp: Box<[CspHeader]>,
     pub(super) hsts: Option<HeaderValue>,
     pub(super) strip: Box<[HeaderName]>,
@@ -190,6 +194,73 @@ impl SecurityHeaders {
     ///   `nonce` given, a fresh one nobody knows (so inline elements are
     ///   blocked rather than the policy loosened).
     pub fn apply(&self, headers: &mut HeaderMap, is_https: bool, nonce: Option<&CspNonce>) {
+        let template = if is_https {
+            &self.template_https
+        } else {
+            &self.template_http
+        };
+        // Hashing our dozen names into the response's map costs more than
+        // hashing the response's few headers into a copy of a map built once;
+        // the result is the same.
+        if !self.override_existing && headers.len() <= template.len() {
+            self.apply_onto_template(template, headers, nonce);
+        } else {
+            self.apply_each(headers, is_https, nonce);
+        }
+    }
+
+    /// `apply` for a response with few headers: a copy of the precomputed map,
+    /// the nonce-carrying CSP, then the response's own headers (which win), minus
+    /// the strip list.
+    pub(super) fn apply_onto_template(
+        &self,
+        template: &HeaderMap,
+        headers: &mut HeaderMap,
+        nonce: Option<&CspNonce>,
+    ) {
+        let mut out = template.clone();
+        if self.nonce {
+            let fresh;
+            let nonce = match nonce {
+                Some(n) => n,
+                None => {
+                    fresh = CspNonce::generate();
+                    &fresh
+                }
+            };
+            for csp in self.csp.iter().filter(|c| c.takes_nonce()) {
+                let _ = out.try_insert(&csp.name, csp.value(nonce));
+            }
+        }
+        let mut current: Option<HeaderName> = None;
+        let mut keep = false;
+        for (name, value) in std::mem::take(headers) {
+            match name {
+                Some(name) => {
+                    keep = !self.strip.contains(&name);
+                    if keep {
+                        let _ = out.try_insert(&name, value);
+                    }
+                    current = Some(name);
+                }
+                None => {
+                    if keep && let Some(name) = &current {
+                        let _ = out.try_append(name, value);
+                    }
+                }
+            }
+        }
+        *headers = out;
+    }
+
+    /// `apply` one header at a time, for responses with many headers and for
+    /// `override_existing`.
+    pub(super) fn apply_each(
+        &self,
+        headers: &mut HeaderMap,
+        is_https: bool,
+        nonce: Option<&CspNonce>,
+    ) {
         // Failure means 32768 headers already; the inserts below then fail
         // quietly too, instead of panicking.
         let _ = headers.try_reserve(self.count);

@@ -1307,3 +1307,92 @@ mod config {
         }
     }
 }
+
+/// The two ways `apply` works (a copy of the precomputed map for responses
+/// with few headers, one insert at a time otherwise) give the same headers:
+/// the handler's values kept (all of them, in order), ours added where absent,
+/// the strip list removed.
+#[test]
+fn both_apply_strategies_give_the_same_headers() {
+    let presets = [
+        SecurityHeaders::helmet(),
+        SecurityHeaders::strict_api(),
+        SecurityHeaders::helmet()
+            .into_builder()
+            .csp_nonce(true)
+            .build()
+            .unwrap(),
+    ];
+    let pool: Vec<(HeaderName, HeaderValue)> = [
+        ("content-type", "text/html"),
+        ("server", "hyper"),
+        ("x-powered-by", "Express"),
+        ("x-frame-options", "ALLOWALL"),
+        ("content-security-policy", "default-src *"),
+        ("cache-control", "public, max-age=60"),
+        ("set-cookie", "a=1"),
+        ("set-cookie", "b=2"),
+        ("vary", "accept-encoding"),
+        ("strict-transport-security", "max-age=0"),
+        ("x-custom", "1"),
+        ("x-custom", "2"),
+        ("etag", "\"v1\""),
+    ]
+    .iter()
+    .map(|(n, v)| (HeaderName::from_static(n), HeaderValue::from_static(v)))
+    .collect();
+    let nonce = CspNonce::generate();
+    let mut cases = 0;
+    for headers in &presets {
+        for start in 0..pool.len() {
+            for len in [0, 1, 3, pool.len()] {
+                for extra in [0usize, 30] {
+                    let mut response = HeaderMap::new();
+                    for (name, value) in pool.iter().cycle().skip(start).take(len) {
+                        response.append(name.clone(), value.clone());
+                    }
+                    for i in 0..extra {
+                        response.insert(
+                            HeaderName::try_from(format!("x-filler-{i}")).unwrap(),
+                            HeaderValue::from_static("f"),
+                        );
+                    }
+                    for https in [false, true] {
+                        let mut copied = response.clone();
+                        let template = if https {
+                            &headers.template_https
+                        } else {
+                            &headers.template_http
+                        };
+                        headers.apply_onto_template(template, &mut copied, Some(&nonce));
+                        let mut each = response.clone();
+                        headers.apply_each(&mut each, https, Some(&nonce));
+                        assert_eq!(ordered(&copied), ordered(&each), "start {start} len {len}");
+                        let mut auto = response.clone();
+                        headers.apply(&mut auto, https, Some(&nonce));
+                        assert_eq!(ordered(&auto), ordered(&each));
+                        cases += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 3 * 13 * 4 * 2 * 2);
+}
+
+/// Each header name with its values in order, names sorted.
+fn ordered(headers: &HeaderMap) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<_> = headers
+        .keys()
+        .map(|name| {
+            let values = headers
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect();
+            (name.to_string(), values)
+        })
+        .collect();
+    out.sort();
+    out
+}

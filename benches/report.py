@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Prints the docs/PERFORMANCE.md timing table from criterion's last run.
+
+    cargo bench --bench headers
+    python3 benches/report.py
+
+Reads $CARGO_TARGET_DIR/criterion (default target/criterion). A layer's added
+cost is its median time minus the `baseline` of its group (the bare handler);
+the ratio compares harden's added cost with the peer's in the same run.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+GROUPS = [
+    ("security_headers", "helmet's headers on a plain-HTTP response"),
+    ("security_headers_https", "helmet's headers on HTTPS (HSTS too)"),
+    ("cors_actual", "CORS, allowed origin, credentialed GET"),
+    ("cors_preflight", "CORS preflight answered by the layer"),
+    ("headers_and_cors", "security headers + CORS, as the issue asks"),
+    ("request_id", "request id generated (UUID v4) and propagated"),
+]
+
+
+def median_ns(bench_dir: Path) -> float:
+    data = json.loads((bench_dir / "new" / "estimates.json").read_text())
+    return data["median"]["point_estimate"]
+
+
+def fmt(ns: float) -> str:
+    return f"{ns / 1000:.2f} µs" if abs(ns) >= 1000 else f"{ns:.0f} ns"
+
+
+def main() -> int:
+    target = Path(os.environ.get("CARGO_TARGET_DIR", "target"))
+    root = target / "criterion"
+    if not root.is_dir():
+        print(f"no criterion results under {root}: run `cargo bench --bench headers`", file=sys.stderr)
+        return 1
+    print("| group | stack | median | added | harden ÷ peer (added) |")
+    print("|---|---|---:|---:|---:|")
+    for group, title in GROUPS:
+        gdir = root / group
+        if not gdir.is_dir():
+            continue
+        results = {}
+        for bench in sorted(gdir.iterdir()):
+            if (bench / "new" / "estimates.json").is_file():
+                name = json.loads((bench / "new" / "benchmark.json").read_text())["function_id"]
+                results[name] = median_ns(bench)
+        base = results.get("baseline", 0.0)
+        ours = {k: v for k, v in results.items() if k.startswith("harden")}
+        peers = {k: v for k, v in results.items() if k.startswith("tower-http")}
+        first = True
+        for name, ns in results.items():
+            added = ns - base if name != "baseline" else 0.0
+            ratio = ""
+            if name in peers and "harden" in ours:
+                ours_added = ours["harden"] - base
+                ratio = f"{ours_added / added:.2f}" if added > 0 else ""
+            label = f"**{group}** ({title})" if first else ""
+            first = False
+            print(f"| {label} | {name} | {fmt(ns)} | {fmt(added) if name != 'baseline' else '—'} | {ratio} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
