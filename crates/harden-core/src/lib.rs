@@ -43,7 +43,8 @@
 //! - [`RequestId`] / [`RequestIdLayer`]: accept a plain incoming `x-request-id`
 //!   or generate one, on the request, the response and the tracing span.
 //! - [`Principal`]: the verified caller, set by authentication.
-//! - [`ResponseBody`]: the body type of layers that can answer by themselves.
+//! - [`ResponseBody`] and [`future::ResponseFuture`]: the body and future of
+//!   layers that can answer by themselves.
 //!
 //! # Features
 //!
@@ -54,6 +55,7 @@
 pub mod body;
 pub mod config;
 pub mod error;
+pub mod future;
 pub mod ip;
 pub mod principal;
 pub mod rejection;

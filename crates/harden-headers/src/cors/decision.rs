@@ -317,46 +317,17 @@ impl CorsDecision {
         }
         if let Some(origin) = &self.grant {
             headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-            if policy.credentials {
+            write_grant(policy, self.preflight, headers);
+            if self.private_network {
                 headers.insert(
-                    ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                    ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK,
                     HeaderValue::from_static("true"),
                 );
             }
-            if self.preflight {
-                if let Some(methods) = &policy.allow_methods_value {
-                    headers.insert(ACCESS_CONTROL_ALLOW_METHODS, methods.clone());
-                }
-                if let Some(names) = &policy.allow_headers_value {
-                    headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, names.clone());
-                }
-                if let Some(max_age) = &policy.max_age_value {
-                    headers.insert(ACCESS_CONTROL_MAX_AGE, max_age.clone());
-                }
-                if self.private_network {
-                    headers.insert(
-                        ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK,
-                        HeaderValue::from_static("true"),
-                    );
-                }
-            } else if let Some(expose) = &policy.expose_value {
-                headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, expose.clone());
-            }
         }
-        if self.preflight || !matches!(policy.origins, Origins::Any) {
-            append_vary(headers, ORIGIN);
-        }
-        if self.preflight {
-            append_vary(headers, ACCESS_CONTROL_REQUEST_METHOD);
-            append_vary(headers, ACCESS_CONTROL_REQUEST_HEADERS);
-            if policy.private_network {
-                append_vary(headers, ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK);
-            }
-        }
+        write_vary(policy, self.preflight, headers);
     }
-}
 
-impl CorsDecision {
     /// The headers of the layer's own answer to a preflight: the same as
     /// [`apply`](Self::apply) on an empty map, from a map precomputed when the
     /// policy was built.
@@ -386,29 +357,48 @@ impl CorsDecision {
 pub(crate) fn preflight_template(policy: &Policy, granted: bool) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(10);
     if granted {
-        if policy.credentials {
-            headers.insert(
-                ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
-        }
-        if let Some(methods) = &policy.allow_methods_value {
-            headers.insert(ACCESS_CONTROL_ALLOW_METHODS, methods.clone());
-        }
-        if let Some(names) = &policy.allow_headers_value {
-            headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, names.clone());
-        }
-        if let Some(max_age) = &policy.max_age_value {
-            headers.insert(ACCESS_CONTROL_MAX_AGE, max_age.clone());
-        }
+        write_grant(policy, true, &mut headers);
     }
-    append_vary(&mut headers, ORIGIN);
-    append_vary(&mut headers, ACCESS_CONTROL_REQUEST_METHOD);
-    append_vary(&mut headers, ACCESS_CONTROL_REQUEST_HEADERS);
-    if policy.private_network {
-        append_vary(&mut headers, ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK);
-    }
+    write_vary(policy, true, &mut headers);
     headers
+}
+
+/// The headers of a grant besides `Access-Control-Allow-Origin` and the
+/// Private Network Access answer: they depend on the policy only.
+fn write_grant(policy: &Policy, preflight: bool, headers: &mut HeaderMap) {
+    if policy.credentials {
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+    let mut put = |name: HeaderName, value: &Option<HeaderValue>| {
+        if let Some(value) = value {
+            headers.insert(name, value.clone());
+        }
+    };
+    if preflight {
+        put(ACCESS_CONTROL_ALLOW_METHODS, &policy.allow_methods_value);
+        put(ACCESS_CONTROL_ALLOW_HEADERS, &policy.allow_headers_value);
+        put(ACCESS_CONTROL_MAX_AGE, &policy.max_age_value);
+    } else {
+        put(ACCESS_CONTROL_EXPOSE_HEADERS, &policy.expose_value);
+    }
+}
+
+/// The `Vary` fields the answer depends on: `Origin` unless every origin gets
+/// the same answer; on preflights also the request headers they answer.
+fn write_vary(policy: &Policy, preflight: bool, headers: &mut HeaderMap) {
+    if preflight || !matches!(policy.origins, Origins::Any) {
+        append_vary(headers, ORIGIN);
+    }
+    if preflight {
+        append_vary(headers, ACCESS_CONTROL_REQUEST_METHOD);
+        append_vary(headers, ACCESS_CONTROL_REQUEST_HEADERS);
+        if policy.private_network {
+            append_vary(headers, ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK);
+        }
+    }
 }
 
 fn is_owned(name: &HeaderName) -> bool {

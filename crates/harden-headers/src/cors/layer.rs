@@ -1,13 +1,10 @@
 //! The tower adapter: `CorsLayer`, `CorsService` and its `ResponseFuture`.
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use harden_core::ResponseBody;
+use harden_core::future::OnResponse;
 use http::{Request, Response, StatusCode};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -92,18 +89,13 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let decision = self.cors.check_request(&req);
-        let kind = match decision.action() {
-            CorsAction::Forward => Kind::Inner {
-                future: self.inner.call(req),
-                decision: Some(decision),
-            },
+        match decision.action() {
+            CorsAction::Forward => ResponseFuture::inner(self.inner.call(req), decision),
             CorsAction::Preflight => {
                 let mut response = Response::new(ResponseBody::empty());
                 *response.status_mut() = StatusCode::NO_CONTENT;
                 *response.headers_mut() = decision.preflight_headers();
-                Kind::Answer {
-                    response: Some(response),
-                }
+                ResponseFuture::answer(response)
             }
             CorsAction::Reject(denial) => {
                 let mut response = denial
@@ -111,70 +103,18 @@ where
                     .for_request(req.extensions())
                     .into_response();
                 decision.apply(response.headers_mut());
-                Kind::Answer {
-                    response: Some(response),
-                }
+                ResponseFuture::answer(response)
             }
-        };
-        ResponseFuture { kind }
-    }
-}
-
-pin_project! {
-    /// The response future of [`CorsService`].
-    pub struct ResponseFuture<F, B> {
-        #[pin]
-        kind: Kind<F, B>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F, B> {
-        Inner {
-            #[pin]
-            future: F,
-            decision: Option<CorsDecision>,
-        },
-        Answer {
-            response: Option<Response<ResponseBody<B>>>,
-        },
-    }
-}
-
-impl<F, B> fmt::Debug for ResponseFuture<F, B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match &self.kind {
-            Kind::Inner { .. } => "inner",
-            Kind::Answer { .. } => "answer",
-        };
-        f.debug_struct("ResponseFuture")
-            .field("kind", &kind)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<F, B, E> Future for ResponseFuture<F, B>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future, decision } => {
-                let mut response = ready!(future.poll(cx))?.map(ResponseBody::new);
-                if let Some(decision) = decision.take() {
-                    decision.apply(response.headers_mut());
-                }
-                Poll::Ready(Ok(response))
-            }
-            // `None` only when polled again after completion, which the
-            // `Future` contract leaves unspecified.
-            KindProj::Answer { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
-                None => Poll::Pending,
-            },
         }
+    }
+}
+
+/// The response future of [`CorsService`]: the preflight answer or refusal,
+/// or the inner response with the CORS headers applied.
+pub type ResponseFuture<F, B> = harden_core::future::ResponseFuture<F, B, CorsDecision>;
+
+impl<B> OnResponse<B> for CorsDecision {
+    fn on_response(self, response: &mut Response<B>) {
+        self.apply(response.headers_mut());
     }
 }

@@ -1,18 +1,16 @@
 //! The tower adapter: [`HttpsRedirectLayer`], [`HttpsRedirectService`] and
 //! their [`ResponseFuture`].
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
-use harden_core::{ErrorResponse, ResponseBody};
-use http::{Request, Response, StatusCode};
-use pin_project_lite::pin_project;
+use harden_core::ResponseBody;
+use harden_core::future::OnResponse;
+use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{Decision, HttpsRedirect};
+use crate::hsts::Hsts;
 
 /// Applies an [`HttpsRedirect`] policy: redirects or refuses plain-HTTP
 /// requests, and adds HSTS to HTTPS responses.
@@ -76,83 +74,28 @@ where
         let decision =
             self.redirect
                 .decide(req.method(), req.uri(), req.headers(), req.extensions());
-        let kind = match decision {
-            Decision::Pass { add_hsts } => Kind::Inner {
-                future: self.inner.call(req),
-                hsts: add_hsts.then(|| self.redirect.clone()),
-            },
-            Decision::Redirect(location) => Kind::Answer {
-                response: Some(location.into_response()),
-            },
-            Decision::Refuse(refusal) => Kind::Answer {
-                response: Some(
-                    refusal
-                        .error_response()
-                        .for_request(req.extensions())
-                        .into_response(),
-                ),
-            },
-        };
-        ResponseFuture { kind }
-    }
-}
-
-pin_project! {
-    /// The response future of [`HttpsRedirectService`].
-    pub struct ResponseFuture<F, B> {
-        #[pin]
-        kind: Kind<F, B>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F, B> {
-        Inner {
-            #[pin]
-            future: F,
-            // Set when the response gets HSTS.
-            hsts: Option<HttpsRedirect>,
-        },
-        Answer {
-            response: Option<Response<ResponseBody<B>>>,
-        },
-    }
-}
-
-impl<F, B> fmt::Debug for ResponseFuture<F, B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match &self.kind {
-            Kind::Inner { .. } => "inner",
-            Kind::Answer { .. } => "answer",
-        };
-        f.debug_struct("ResponseFuture")
-            .field("kind", &kind)
-            .finish()
-    }
-}
-
-impl<F, B, E> Future for ResponseFuture<F, B>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future, hsts } => {
-                let mut res = ready!(future.poll(cx))?;
-                if let Some(hsts) = hsts.as_ref().and_then(HttpsRedirect::hsts) {
-                    hsts.apply(res.headers_mut());
-                }
-                Poll::Ready(Ok(res.map(ResponseBody::new)))
-            }
-            // Polled again after completion: a caller bug, answered without panicking.
-            KindProj::Answer { response } => {
-                Poll::Ready(Ok(response.take().unwrap_or_else(|| {
-                    ErrorResponse::new(StatusCode::INTERNAL_SERVER_ERROR, "").into_response()
-                })))
-            }
+        match decision {
+            Decision::Pass { add_hsts } => ResponseFuture::inner(
+                self.inner.call(req),
+                self.redirect.hsts().filter(|_| add_hsts).cloned(),
+            ),
+            Decision::Redirect(location) => ResponseFuture::answer(location.into_response()),
+            Decision::Refuse(refusal) => ResponseFuture::answer(
+                refusal
+                    .error_response()
+                    .for_request(req.extensions())
+                    .into_response(),
+            ),
         }
+    }
+}
+
+/// The response future of [`HttpsRedirectService`]: the redirect or refusal,
+/// or the inner response with HSTS added.
+pub type ResponseFuture<F, B> = harden_core::future::ResponseFuture<F, B, Option<Hsts>>;
+
+impl<B> OnResponse<B> for Hsts {
+    fn on_response(self, response: &mut Response<B>) {
+        self.apply(response.headers_mut());
     }
 }
