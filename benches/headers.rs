@@ -11,185 +11,130 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use common::*;
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use harden::ip::Scheme;
-use tower::ServiceBuilder;
+use http::Request;
+use tower::{Service, ServiceBuilder};
+
+/// Benchmarks one stack: `make` builds each request outside the measurement.
+fn bench<S, R>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    mut svc: S,
+    make: fn() -> Request<()>,
+) where
+    S: Service<Request<()>, Response = R>,
+    S::Error: std::fmt::Debug,
+{
+    g.bench_function(name, |b| {
+        b.iter_batched(
+            make,
+            |r| black_box(call(&mut svc, r)),
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+fn https_request() -> Request<()> {
+    let mut r = get_request();
+    r.extensions_mut().insert(Scheme::Https);
+    r
+}
 
 fn security_headers(c: &mut Criterion) {
     let mut g = c.benchmark_group("security_headers");
-    let mut baseline = handler();
-    g.bench_function("baseline", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut baseline, r)),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut ours = with(harden_headers_layer(), handler());
-    g.bench_function("harden", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut ours, r)),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut single = tower_http_single_headers(handler());
-    g.bench_function("tower-http x11", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut single, r)),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut multiple = with(tower_http_multiple_headers(), handler());
-    g.bench_function("tower-http multiple", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut multiple, r)),
-            BatchSize::SmallInput,
-        )
-    });
+    bench(&mut g, "baseline", handler(), get_request);
+    bench(
+        &mut g,
+        "harden",
+        with(harden_headers_layer(), handler()),
+        get_request,
+    );
+    bench(
+        &mut g,
+        "tower-http x11",
+        tower_http_single_headers(handler()),
+        get_request,
+    );
+    let multiple = with(tower_http_multiple_headers(), handler());
+    bench(&mut g, "tower-http multiple", multiple, get_request);
     g.finish();
 
     let mut g = c.benchmark_group("security_headers_https");
-    let https_request = || {
-        let mut r = get_request();
-        r.extensions_mut().insert(Scheme::Https);
-        r
-    };
-    let mut baseline = handler();
-    g.bench_function("baseline", |b| {
-        b.iter_batched(
-            https_request,
-            |r| black_box(call(&mut baseline, r)),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut ours = with(harden_headers_layer(), handler());
-    g.bench_function("harden", |b| {
-        b.iter_batched(
-            https_request,
-            |r| black_box(call(&mut ours, r)),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut nonce = with(harden_nonce_layer(), handler());
-    g.bench_function("harden with CSP nonce", |b| {
-        b.iter_batched(
-            https_request,
-            |r| black_box(call(&mut nonce, r)),
-            BatchSize::SmallInput,
-        )
-    });
+    bench(&mut g, "baseline", handler(), https_request);
+    bench(
+        &mut g,
+        "harden",
+        with(harden_headers_layer(), handler()),
+        https_request,
+    );
+    let nonce = with(harden_nonce_layer(), handler());
+    bench(&mut g, "harden with CSP nonce", nonce, https_request);
     g.finish();
 }
 
 fn cors(c: &mut Criterion) {
     let mut g = c.benchmark_group("cors_actual");
-    let mut baseline = handler();
-    g.bench_function("baseline", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut baseline, r)),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut ours = with(harden_cors(), handler());
-    g.bench_function("harden", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut ours, r)),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut peer = with(tower_http_cors(), handler());
-    g.bench_function("tower-http", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut peer, r)),
-            BatchSize::SmallInput,
-        )
-    });
+    bench(&mut g, "baseline", handler(), get_request);
+    bench(
+        &mut g,
+        "harden",
+        with(harden_cors(), handler()),
+        get_request,
+    );
+    bench(
+        &mut g,
+        "tower-http",
+        with(tower_http_cors(), handler()),
+        get_request,
+    );
     g.finish();
 
     let mut g = c.benchmark_group("cors_preflight");
-    let mut ours = with(harden_cors(), handler());
-    g.bench_function("harden", |b| {
-        b.iter_batched(
-            preflight_request,
-            |r| black_box(call(&mut ours, r)),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut peer = with(tower_http_cors(), handler());
-    g.bench_function("tower-http", |b| {
-        b.iter_batched(
-            preflight_request,
-            |r| black_box(call(&mut peer, r)),
-            BatchSize::SmallInput,
-        )
-    });
+    bench(
+        &mut g,
+        "harden",
+        with(harden_cors(), handler()),
+        preflight_request,
+    );
+    bench(
+        &mut g,
+        "tower-http",
+        with(tower_http_cors(), handler()),
+        preflight_request,
+    );
     g.finish();
 }
 
 fn headers_and_cors(c: &mut Criterion) {
     let mut g = c.benchmark_group("headers_and_cors");
-    let mut baseline = handler();
-    g.bench_function("baseline", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut baseline, r)),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut ours = ServiceBuilder::new()
+    bench(&mut g, "baseline", handler(), get_request);
+    let ours = ServiceBuilder::new()
         .layer(harden_headers_layer())
         .layer(harden_cors())
         .service(handler());
-    g.bench_function("harden", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut ours, r)),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut peer = tower_http_single_headers(with(tower_http_cors(), handler()));
-    g.bench_function("tower-http x11 + cors", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut peer, r)),
-            BatchSize::SmallInput,
-        )
-    });
+    bench(&mut g, "harden", ours, get_request);
+    let peer = tower_http_single_headers(with(tower_http_cors(), handler()));
+    bench(&mut g, "tower-http x11 + cors", peer, get_request);
     g.finish();
 }
 
 fn request_id(c: &mut Criterion) {
     let mut g = c.benchmark_group("request_id");
-    let mut baseline = handler();
-    g.bench_function("baseline", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut baseline, r)),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut ours = with(harden_request_id(), handler());
-    g.bench_function("harden", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut ours, r)),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut peer = tower_http_request_id(handler());
-    g.bench_function("tower-http", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut peer, r)),
-            BatchSize::SmallInput,
-        )
-    });
+    bench(&mut g, "baseline", handler(), get_request);
+    bench(
+        &mut g,
+        "harden",
+        with(harden_request_id(), handler()),
+        get_request,
+    );
+    bench(
+        &mut g,
+        "tower-http",
+        tower_http_request_id(handler()),
+        get_request,
+    );
     g.finish();
 }
 
