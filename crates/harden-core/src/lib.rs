@@ -60,6 +60,7 @@ pub mod ip;
 pub mod principal;
 pub mod rejection;
 pub mod request_id;
+pub mod syntax;
 pub mod time;
 pub mod vary;
 

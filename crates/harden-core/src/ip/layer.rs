@@ -6,7 +6,7 @@ use http::Request;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{ClientIp, Scheme, TrustedProxies};
+use super::{ClientIp, Scheme, TrustedProxies, peer_ip};
 
 /// Resolves the client address and scheme of each request under a
 /// [`TrustedProxies`] policy and inserts them as [`ClientIp`] and [`Scheme`]
@@ -76,9 +76,14 @@ where
         {
             req.extensions_mut().insert(scheme);
         }
-        let proxies = &self.layer.proxies;
-        let client = proxies.client_ip(req.headers(), req.extensions());
-        let scheme = proxies.scheme(req.uri(), req.headers(), req.extensions());
+        let (client, reported) = match peer_ip(req.extensions()) {
+            Some(peer) => {
+                let (client, scheme) = self.layer.proxies.resolve_with_scheme(peer, req.headers());
+                (Some(client), scheme)
+            }
+            None => (None, None),
+        };
+        let scheme = reported.unwrap_or_else(|| Scheme::of(req.uri(), req.extensions()));
         let extensions = req.extensions_mut();
         if let Some(client) = client {
             extensions.insert::<ClientIp>(client);

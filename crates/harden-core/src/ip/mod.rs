@@ -279,14 +279,30 @@ impl TrustedProxies {
             return None;
         }
         match self.header {
-            ForwardedHeader::XForwardedFor => {
-                let last = headers.get_all(X_FORWARDED_PROTO).iter().next_back()?;
-                let value = last.to_str().ok()?;
-                let rightmost = value.rsplit(',').next()?;
-                forwarded::parse_scheme(rightmost.trim_matches([' ', '\t']))
-            }
+            ForwardedHeader::XForwardedFor => x_forwarded_proto(headers),
             ForwardedHeader::Forwarded => self.walk_forwarded(peer, headers).1,
         }
+    }
+
+    /// [`resolve`](Self::resolve) and [`forwarded_scheme`](Self::forwarded_scheme)
+    /// in one pass over the forwarding headers.
+    pub(crate) fn resolve_with_scheme(
+        &self,
+        peer: IpAddr,
+        headers: &HeaderMap,
+    ) -> (ClientIp, Option<Scheme>) {
+        let (addr, scheme) = if !self.is_trusted(peer) {
+            (peer, None)
+        } else {
+            match self.header {
+                ForwardedHeader::XForwardedFor => (
+                    self.walk_x_forwarded_for(peer, headers),
+                    x_forwarded_proto(headers),
+                ),
+                ForwardedHeader::Forwarded => self.walk_forwarded(peer, headers),
+            }
+        };
+        (ClientIp::with_ipv6_prefix(addr, self.ipv6_prefix), scheme)
     }
 
     /// The scheme of a request: a trusted proxy's report if there is one, else
@@ -341,6 +357,14 @@ impl TrustedProxies {
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
+
+/// The rightmost `X-Forwarded-Proto` value: proxies overwrite it.
+fn x_forwarded_proto(headers: &HeaderMap) -> Option<Scheme> {
+    let last = headers.get_all(X_FORWARDED_PROTO).iter().next_back()?;
+    let value = last.to_str().ok()?;
+    let rightmost = value.rsplit(',').next()?;
+    forwarded::parse_scheme(rightmost.trim_matches([' ', '\t']))
+}
 
 /// The peer address of a request: a [`PeerAddr`] extension or, with the `axum`
 /// feature, axum's `ConnectInfo<SocketAddr>`.

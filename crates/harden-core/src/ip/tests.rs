@@ -403,3 +403,38 @@ proptest! {
         }
     }
 }
+
+/// The layer's single pass gives what `resolve` and `forwarded_scheme` give
+/// separately, for both headers and trusted or untrusted peers.
+#[test]
+fn one_pass_resolution_matches_the_separate_calls() {
+    let values = [
+        "203.0.113.9, 10.1.1.1",
+        "for=198.51.100.1;proto=https, for=10.1.1.1;proto=http",
+        "garbage",
+        "for=_hidden",
+        "",
+    ];
+    for proxies in [lb(), lb().header(ForwardedHeader::Forwarded)] {
+        for peer in ["10.0.0.2", "203.0.113.5"] {
+            for v in values {
+                for proto in ["https", "http", "gopher"] {
+                    let h = headers(&[
+                        ("x-forwarded-for", v),
+                        ("forwarded", v),
+                        ("x-forwarded-proto", proto),
+                    ]);
+                    let peer = ip(peer);
+                    assert_eq!(
+                        proxies.resolve_with_scheme(peer, &h),
+                        (
+                            proxies.resolve(peer, &h),
+                            proxies.forwarded_scheme(peer, &h)
+                        ),
+                        "{v:?} {proto}"
+                    );
+                }
+            }
+        }
+    }
+}

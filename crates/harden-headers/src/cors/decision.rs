@@ -8,6 +8,7 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 
+use harden_core::syntax::is_token;
 use harden_core::vary::append_vary;
 use harden_core::{ErrorResponse, Rejection};
 
@@ -434,12 +435,4 @@ fn same_origin(
         .map(HeaderValue::as_bytes)
         .or(authority)
         .is_some_and(|host| origin.same_authority(host))
-}
-
-/// An RFC 9110 token.
-fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b))
 }
