@@ -647,3 +647,163 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Algorithm, Issuer, Key, KeySet};
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use std::convert::Infallible;
+    use tower::{ServiceExt, service_fn};
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn token(claims: serde_json::Value) -> String {
+        encode(
+            &Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap()
+    }
+
+    fn good(scope: &str) -> String {
+        let exp = unix_now() + 600;
+        token(serde_json::json!({"iss": "https://idp", "aud": "api", "sub": "u1", "exp": exp, "scope": scope}))
+    }
+
+    fn layer(f: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder) -> AuthLayer {
+        let verifier = JwtVerifier::builder()
+            .issuer(
+                Issuer::new("https://idp")
+                    .audience("api")
+                    .keys(KeySet::new([Key::hmac(Algorithm::HS256, SECRET).unwrap()]).unwrap()),
+            )
+            .build()
+            .unwrap();
+        f(AuthLayer::builder(verifier)).build().unwrap()
+    }
+
+    async fn send(layer: &AuthLayer, req: Request<()>) -> Response<ResponseBody<String>> {
+        let svc = layer.layer(service_fn(|req: Request<()>| async move {
+            let who = req
+                .extensions()
+                .get::<Principal>()
+                .map_or("anonymous".to_owned(), |p| p.subject().to_owned());
+            Ok::<_, Infallible>(Response::new(who))
+        }));
+        svc.oneshot(req).await.unwrap()
+    }
+
+    fn bearer(value: &str) -> Request<()> {
+        Request::builder().header(AUTHORIZATION, value).body(()).unwrap()
+    }
+
+    #[test]
+    fn token_extraction_follows_rfc_6750() {
+        let headers = |pairs: &[(&str, &str)]| {
+            let mut map = HeaderMap::new();
+            for (n, v) in pairs {
+                map.append(
+                    http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                    HeaderValue::from_str(v).unwrap(),
+                );
+            }
+            map
+        };
+        let find = |pairs: &[(&str, &str)], cookie: Option<&str>| {
+            find_token(&headers(pairs), cookie).map(|t| t.map(str::to_owned))
+        };
+        assert_eq!(find(&[("authorization", "Bearer abc")], None), Ok(Some("abc".into())));
+        assert_eq!(find(&[("authorization", "bEaReR  abc")], None), Ok(Some("abc".into())));
+        assert_eq!(find(&[("authorization", "Basic dTpw")], None), Ok(None));
+        assert_eq!(find(&[("authorization", "Bearer")], None), Err(AuthError::Malformed));
+        assert_eq!(find(&[("authorization", "Bearer ")], None), Err(AuthError::Malformed));
+        assert_eq!(
+            find(&[("authorization", "Bearer a"), ("authorization", "Bearer b")], None),
+            Err(AuthError::BadRequest)
+        );
+        assert_eq!(find(&[("cookie", "x=1; at=tok")], Some("at")), Ok(Some("tok".into())));
+        assert_eq!(find(&[("cookie", "x=1; at=tok")], None), Ok(None));
+        assert_eq!(
+            find(&[("cookie", "at=one"), ("cookie", "at=two")], Some("at")),
+            Err(AuthError::BadRequest)
+        );
+        // The header wins over the cookie.
+        assert_eq!(
+            find(&[("authorization", "Bearer h"), ("cookie", "at=c")], Some("at")),
+            Ok(Some("h".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn challenges_and_statuses() {
+        let l = layer(|b| b.realm("orders").require(Requirement::any_scope(["admin"])));
+        let res = send(&l, Request::new(())).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(res.headers()[WWW_AUTHENTICATE], "Bearer realm=\"orders\"");
+
+        let res = send(&l, bearer("Bearer not.a.jwt")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            res.headers()[WWW_AUTHENTICATE],
+            "Bearer realm=\"orders\", error=\"invalid_token\""
+        );
+        assert_eq!(res.extensions().get::<Rejection>().unwrap().reason(), "malformed");
+
+        let res = send(&l, bearer(&format!("Bearer {}", good("read")))).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            res.headers()[WWW_AUTHENTICATE],
+            "Bearer realm=\"orders\", error=\"insufficient_scope\", scope=\"admin\""
+        );
+
+        let res = send(&l, bearer(&format!("Bearer {}", good("read admin")))).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.extensions().get::<Principal>().unwrap().subject(), "u1");
+    }
+
+    #[tokio::test]
+    async fn preflights_pass_and_optional_mode_admits_anonymous() {
+        let l = layer(|b| b);
+        let preflight = Request::builder()
+            .method(Method::OPTIONS)
+            .header("access-control-request-method", "POST")
+            .body(())
+            .unwrap();
+        assert_eq!(send(&l, preflight).await.status(), StatusCode::OK);
+        // A plain OPTIONS is not a preflight.
+        let options = Request::builder().method(Method::OPTIONS).body(()).unwrap();
+        assert_eq!(send(&l, options).await.status(), StatusCode::UNAUTHORIZED);
+
+        let l = layer(AuthLayerBuilder::optional);
+        let res = send(&l, Request::new(())).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.extensions().get::<Principal>().is_none());
+        // A bad token is refused even in optional mode.
+        assert_eq!(send(&l, bearer("Bearer x.y.z")).await.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let verifier = || {
+            JwtVerifier::builder()
+                .issuer(
+                    Issuer::new("https://idp")
+                        .audience("api")
+                        .keys(KeySet::new([Key::hmac(Algorithm::HS256, SECRET).unwrap()]).unwrap()),
+                )
+                .build()
+                .unwrap()
+        };
+        let err = AuthLayer::builder(verifier()).realm("a\"b").build().unwrap_err();
+        assert!(err.to_string().contains("a\\\"b"), "{err}");
+        let err = AuthLayer::builder(verifier()).cookie("a b").build().unwrap_err();
+        assert!(err.to_string().contains("`a b`"), "{err}");
+        let err = AuthLayer::builder(verifier())
+            .require(Requirement::any_scope(["has space"]))
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("has space"), "{err}");
+    }
+}

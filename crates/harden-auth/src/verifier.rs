@@ -580,6 +580,10 @@ where
     /// The check, with its failure's context.
     pub(crate) fn check(&self, token: &str, now: i64) -> Result<Verified<T>, Failure> {
         let inner = &*self.inner;
+        // Size first: a megabyte "token" must cost nothing, not a hash.
+        if token.len() > token::MAX_TOKEN_LEN {
+            return Err(Failure::new(AuthError::Malformed));
+        }
         let digest = inner.cache.as_ref().map(|_| sha256(token.as_bytes()));
         if let (Some(cache), Some(digest)) = (&inner.cache, &digest)
             && let Some(entry) = cache.get(digest)
@@ -757,5 +761,143 @@ where
     /// How many verified tokens are remembered (approximate; for metrics).
     pub fn cached_tokens(&self) -> u64 {
         self.inner.cache.as_ref().map_or(0, moka::sync::Cache::entry_count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use serde::Deserialize;
+    use serde_json::{Value, json};
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const NOW: i64 = 1_800_000_000;
+
+    fn at(secs: i64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap())
+    }
+
+    fn key(kid: &str) -> Key {
+        Key::hmac(Algorithm::HS256, SECRET).unwrap().with_kid(kid).unwrap()
+    }
+
+    fn verifier_with(keys: KeySet) -> JwtVerifier {
+        JwtVerifier::builder()
+            .issuer(Issuer::new("https://idp").audience("api").keys(keys))
+            .build()
+            .unwrap()
+    }
+
+    fn mint(kid: &str, claims: &Value) -> String {
+        let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(kid.to_owned());
+        encode(&header, claims, &EncodingKey::from_secret(SECRET)).unwrap()
+    }
+
+    fn claims(exp: i64) -> Value {
+        json!({"iss": "https://idp", "aud": ["other", "api"], "sub": "u1", "exp": exp,
+               "scope": "b a", "scp": ["c", "a"], "roles": ["admin"], "sid": "s-1"})
+    }
+
+    #[test]
+    fn verified_claims_and_principal() {
+        let v = verifier_with(KeySet::new([key("k1")]).unwrap());
+        let token = mint("k1", &claims(NOW + 600));
+        let ok = v.verify_at(&token, at(NOW)).unwrap();
+        assert_eq!(ok.claims.subject(), Some("u1"));
+        assert_eq!(ok.claims.scopes(), ["a", "b", "c"]);
+        assert_eq!(ok.claims.audience(), ["other", "api"]);
+        assert_eq!(ok.principal.subject(), "u1");
+        assert_eq!(ok.principal.issuer(), Some("https://idp"));
+        assert!(ok.principal.has_scope("c"));
+        assert!(ok.principal.has_role("admin"));
+        assert_eq!(ok.principal.session_id(), Some("s-1"));
+    }
+
+    #[test]
+    fn cached_tokens_still_expire() {
+        let v = verifier_with(KeySet::new([key("k1")]).unwrap());
+        let token = mint("k1", &claims(NOW + 100));
+        assert!(v.verify_at(&token, at(NOW)).is_ok());
+        v.inner.cache.as_ref().unwrap().run_pending_tasks();
+        assert_eq!(v.cached_tokens(), 1);
+        // Served from the cache, but the time checks run on every hit.
+        assert!(v.verify_at(&token, at(NOW + 150)).is_ok());
+        assert_eq!(v.verify_at(&token, at(NOW + 161)).unwrap_err(), AuthError::Expired);
+    }
+
+    #[test]
+    fn cache_entries_die_with_their_key() {
+        let k1 = key("k1");
+        let set = KeySet::new([k1.clone()]).unwrap();
+        let v = verifier_with(set);
+        let token = mint("k1", &claims(NOW + 600));
+        assert!(v.verify_at(&token, at(NOW)).is_ok());
+        k1.retire();
+        // The cached verification is not trusted any more; the full check
+        // runs again (and the static set still holds the key, so it passes).
+        assert!(v.verify_at(&token, at(NOW)).is_ok());
+    }
+
+    #[test]
+    fn a_token_over_the_size_cap_costs_no_hash() {
+        let v = verifier_with(KeySet::new([key("k1")]).unwrap());
+        let huge = "a".repeat(token::MAX_TOKEN_LEN + 1);
+        assert_eq!(v.verify_at(&huge, at(NOW)).unwrap_err(), AuthError::Malformed);
+        assert_eq!(v.cached_tokens(), 0);
+    }
+
+    #[test]
+    fn custom_claims_are_typed_and_refuse_duplicates() {
+        #[derive(Deserialize, Debug)]
+        struct Mine {
+            tenant: String,
+        }
+        let v = JwtVerifier::builder()
+            .issuer(Issuer::new("https://idp").audience("api").keys(KeySet::new([key("k1")]).unwrap()))
+            .claims::<Mine>()
+            .build()
+            .unwrap();
+        let mut c = claims(NOW + 600);
+        c["tenant"] = json!("t-9");
+        let ok = v.verify_at(&mint("k1", &c), at(NOW)).unwrap();
+        assert_eq!(ok.claims.custom().tenant, "t-9");
+        c["tenant"] = json!(9);
+        assert_eq!(v.verify_at(&mint("k1", &c), at(NOW)).unwrap_err(), AuthError::Malformed);
+    }
+
+    #[test]
+    fn configuration_errors_quote_the_problem() {
+        let hmac = KeySet::new([key("k1")]).unwrap();
+        let err = JwtVerifier::builder().build().unwrap_err();
+        assert!(matches!(err, ConfigError::NoIssuer));
+        let err = JwtVerifier::builder()
+            .issuer(Issuer::new("https://idp").keys(hmac.clone()))
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("`https://idp`"), "{err}");
+        let err = JwtVerifier::builder()
+            .issuer(Issuer::new("https://idp").audience("a").keys(hmac.clone()))
+            .issuer(Issuer::new("https://idp").audience("a").keys(hmac.clone()))
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::DuplicateIssuer(_)), "{err}");
+        let err = JwtVerifier::builder()
+            .issuer(Issuer::new("https://idp").audience("a").keys(hmac.clone()))
+            .leeway(Duration::from_secs(3600))
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("3600s"), "{err}");
+        let ed = KeySet::from_jwks(
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
+        )
+        .unwrap();
+        let err = JwtVerifier::builder()
+            .issuer(Issuer::new("https://a").audience("a").keys(hmac))
+            .issuer(Issuer::new("https://b").audience("a").keys(ed))
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::MixedFamilies { .. }), "{err}");
     }
 }
