@@ -24,7 +24,9 @@ pub enum ConfigError {
     },
     /// HMAC and asymmetric algorithms in one verifier (RFC 8725bis §3.1: an
     /// attacker who knows a public key could otherwise sign with it as a secret).
-    #[error("the verifier mixes HMAC ({hmac}) and asymmetric ({asymmetric}) algorithms; use one verifier per key family")]
+    #[error(
+        "the verifier mixes HMAC ({hmac}) and asymmetric ({asymmetric}) algorithms; use one verifier per key family"
+    )]
     MixedFamilies {
         /// An HMAC algorithm in use.
         hmac: crate::Algorithm,

@@ -114,6 +114,22 @@ impl Requirement {
         scopes.join(" ")
     }
 
+    /// The challenges for a missing principal and for an unmet requirement.
+    pub(crate) fn challenges(
+        &self,
+        realm: &str,
+    ) -> Result<(HeaderValue, HeaderValue), ConfigError> {
+        self.validate()?;
+        let scope = Some(self.challenge_scopes())
+            .filter(|s| !s.is_empty())
+            .map(|s| format!(", scope=\"{s}\""))
+            .unwrap_or_default();
+        Ok((
+            challenge(realm, "")?,
+            challenge(realm, &format!(", error=\"insufficient_scope\"{scope}"))?,
+        ))
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         for item in self
             .any_scope
@@ -137,6 +153,27 @@ impl Requirement {
         }
         Ok(())
     }
+}
+
+/// `Bearer realm="…"` followed by `extra`; the realm must be quotable.
+pub(crate) fn challenge(realm: &str, extra: &str) -> Result<HeaderValue, ConfigError> {
+    let quotable = realm
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    if realm.is_empty() || !quotable {
+        return Err(ConfigError::Setting {
+            setting: "realm",
+            value: realm.to_owned(),
+            reason: "a realm is non-empty printable ASCII without quotes or backslashes",
+        });
+    }
+    HeaderValue::try_from(format!("Bearer realm=\"{realm}\"{extra}")).map_err(|_| {
+        ConfigError::Setting {
+            setting: "realm",
+            value: realm.to_owned(),
+            reason: "not a valid header value",
+        }
+    })
 }
 
 fn collect<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Vec<String> {
@@ -271,14 +308,6 @@ impl<T> AuthLayerBuilder<T> {
     /// When the realm or cookie name could break the header they go in, or a
     /// scope or role is not a valid scope token.
     pub fn build(self) -> Result<AuthLayer<T>, ConfigError> {
-        let quotable = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
-        if self.realm.is_empty() || !quotable(&self.realm) {
-            return Err(ConfigError::Setting {
-                setting: "realm",
-                value: self.realm,
-                reason: "a realm is non-empty printable ASCII without quotes or backslashes",
-            });
-        }
         if let Some(name) = &self.cookie
             && !harden_core::syntax::is_token(name.as_bytes())
         {
@@ -288,31 +317,17 @@ impl<T> AuthLayerBuilder<T> {
                 reason: "a cookie name is an RFC 9110 token",
             });
         }
-        if let Some(requirement) = &self.requirement {
-            requirement.validate()?;
-        }
-        let header = |extra: &str| {
-            HeaderValue::try_from(format!("Bearer realm=\"{}\"{extra}", self.realm)).map_err(|_| {
-                ConfigError::Setting {
-                    setting: "realm",
-                    value: self.realm.clone(),
-                    reason: "not a valid header value",
-                }
-            })
-        };
-        let scope = self
+        let (challenge_header, insufficient_scope) = self
             .requirement
-            .as_ref()
-            .map(Requirement::challenge_scopes)
-            .filter(|s| !s.is_empty())
-            .map(|s| format!(", scope=\"{s}\""))
-            .unwrap_or_default();
+            .clone()
+            .unwrap_or_else(Requirement::empty)
+            .challenges(&self.realm)?;
         Ok(AuthLayer {
             shared: Arc::new(Shared {
-                challenge: header("")?,
-                invalid_token: header(", error=\"invalid_token\"")?,
-                invalid_request: header(", error=\"invalid_request\"")?,
-                insufficient_scope: header(&format!(", error=\"insufficient_scope\"{scope}"))?,
+                challenge: challenge_header,
+                invalid_token: challenge(&self.realm, ", error=\"invalid_token\"")?,
+                invalid_request: challenge(&self.realm, ", error=\"invalid_request\"")?,
+                insufficient_scope,
                 verifier: self.verifier,
                 optional: self.optional,
                 requirement: self.requirement,
@@ -415,13 +430,35 @@ pub(crate) fn find_token<'a>(
 
 impl<T> Shared<T> {
     /// The answer to a refused request.
-    fn refuse<B>(&self, error: &AuthError, extensions: &http::Extensions) -> Response<ResponseBody<B>> {
+    fn refuse<B>(
+        &self,
+        error: &AuthError,
+        extensions: &http::Extensions,
+    ) -> Response<ResponseBody<B>> {
         let (status, message, challenge) = match error {
-            AuthError::Missing => (StatusCode::UNAUTHORIZED, "Authentication required", &self.challenge),
-            AuthError::BadRequest => (StatusCode::BAD_REQUEST, "Invalid authorization request", &self.invalid_request),
-            AuthError::InsufficientScope => (StatusCode::FORBIDDEN, "Insufficient scope", &self.insufficient_scope),
-            AuthError::KeysUnavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "", &self.challenge),
-            _ => (StatusCode::UNAUTHORIZED, "Invalid or expired token", &self.invalid_token),
+            AuthError::Missing => (
+                StatusCode::UNAUTHORIZED,
+                "Authentication required",
+                &self.challenge,
+            ),
+            AuthError::BadRequest => (
+                StatusCode::BAD_REQUEST,
+                "Invalid authorization request",
+                &self.invalid_request,
+            ),
+            AuthError::InsufficientScope => (
+                StatusCode::FORBIDDEN,
+                "Insufficient scope",
+                &self.insufficient_scope,
+            ),
+            AuthError::KeysUnavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "", &self.challenge)
+            }
+            _ => (
+                StatusCode::UNAUTHORIZED,
+                "Invalid or expired token",
+                &self.invalid_token,
+            ),
         };
         let mut response = ErrorResponse::new(status, message)
             .rejection(Rejection::new("auth", error.class()))
@@ -492,7 +529,9 @@ where
         let token = match find_token(req.headers(), shared.cookie.as_deref()) {
             Ok(Some(token)) => token,
             Ok(None) if shared.optional => return ResponseFuture::core(self.inner.call(req), None),
-            Ok(None) => return ResponseFuture::answer(shared.refuse(&AuthError::Missing, req.extensions())),
+            Ok(None) => {
+                return ResponseFuture::answer(shared.refuse(&AuthError::Missing, req.extensions()));
+            }
             Err(error) => return ResponseFuture::answer(shared.refuse(&error, req.extensions())),
         };
         match shared.verifier.check(token, unix_now()) {
@@ -596,7 +635,12 @@ where
     }
 
     #[cfg_attr(not(feature = "remote"), allow(dead_code))]
-    fn refetch(refetch: Refetching<T>, service: S, request: Request<ReqBody>, shared: Arc<Shared<T>>) -> Self {
+    fn refetch(
+        refetch: Refetching<T>,
+        service: S,
+        request: Request<ReqBody>,
+        shared: Arc<Shared<T>>,
+    ) -> Self {
         ResponseFuture {
             state: State::Refetch {
                 refetch,
@@ -635,7 +679,10 @@ where
                     let admitted = outcome.and_then(|verified| shared.admit(verified, &mut req));
                     match admitted {
                         Ok(principal) => State::Core {
-                            future: CoreFuture::inner(svc.call(req), PrincipalOnResponse(Some(principal))),
+                            future: CoreFuture::inner(
+                                svc.call(req),
+                                PrincipalOnResponse(Some(principal)),
+                            ),
                         },
                         Err(error) => State::Core {
                             future: CoreFuture::answer(shared.refuse(&error, req.extensions())),
@@ -669,7 +716,9 @@ mod tests {
 
     fn good(scope: &str) -> String {
         let exp = unix_now() + 600;
-        token(serde_json::json!({"iss": "https://idp", "aud": "api", "sub": "u1", "exp": exp, "scope": scope}))
+        token(
+            serde_json::json!({"iss": "https://idp", "aud": "api", "sub": "u1", "exp": exp, "scope": scope}),
+        )
     }
 
     fn layer(f: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder) -> AuthLayer {
@@ -696,7 +745,10 @@ mod tests {
     }
 
     fn bearer(value: &str) -> Request<()> {
-        Request::builder().header(AUTHORIZATION, value).body(()).unwrap()
+        Request::builder()
+            .header(AUTHORIZATION, value)
+            .body(())
+            .unwrap()
     }
 
     #[test]
@@ -714,16 +766,34 @@ mod tests {
         let find = |pairs: &[(&str, &str)], cookie: Option<&str>| {
             find_token(&headers(pairs), cookie).map(|t| t.map(str::to_owned))
         };
-        assert_eq!(find(&[("authorization", "Bearer abc")], None), Ok(Some("abc".into())));
-        assert_eq!(find(&[("authorization", "bEaReR  abc")], None), Ok(Some("abc".into())));
-        assert_eq!(find(&[("authorization", "Basic dTpw")], None), Ok(None));
-        assert_eq!(find(&[("authorization", "Bearer")], None), Err(AuthError::Malformed));
-        assert_eq!(find(&[("authorization", "Bearer ")], None), Err(AuthError::Malformed));
         assert_eq!(
-            find(&[("authorization", "Bearer a"), ("authorization", "Bearer b")], None),
+            find(&[("authorization", "Bearer abc")], None),
+            Ok(Some("abc".into()))
+        );
+        assert_eq!(
+            find(&[("authorization", "bEaReR  abc")], None),
+            Ok(Some("abc".into()))
+        );
+        assert_eq!(find(&[("authorization", "Basic dTpw")], None), Ok(None));
+        assert_eq!(
+            find(&[("authorization", "Bearer")], None),
+            Err(AuthError::Malformed)
+        );
+        assert_eq!(
+            find(&[("authorization", "Bearer ")], None),
+            Err(AuthError::Malformed)
+        );
+        assert_eq!(
+            find(
+                &[("authorization", "Bearer a"), ("authorization", "Bearer b")],
+                None
+            ),
             Err(AuthError::BadRequest)
         );
-        assert_eq!(find(&[("cookie", "x=1; at=tok")], Some("at")), Ok(Some("tok".into())));
+        assert_eq!(
+            find(&[("cookie", "x=1; at=tok")], Some("at")),
+            Ok(Some("tok".into()))
+        );
         assert_eq!(find(&[("cookie", "x=1; at=tok")], None), Ok(None));
         assert_eq!(
             find(&[("cookie", "at=one"), ("cookie", "at=two")], Some("at")),
@@ -731,7 +801,10 @@ mod tests {
         );
         // The header wins over the cookie.
         assert_eq!(
-            find(&[("authorization", "Bearer h"), ("cookie", "at=c")], Some("at")),
+            find(
+                &[("authorization", "Bearer h"), ("cookie", "at=c")],
+                Some("at")
+            ),
             Ok(Some("h".into()))
         );
     }
@@ -749,7 +822,10 @@ mod tests {
             res.headers()[WWW_AUTHENTICATE],
             "Bearer realm=\"orders\", error=\"invalid_token\""
         );
-        assert_eq!(res.extensions().get::<Rejection>().unwrap().reason(), "malformed");
+        assert_eq!(
+            res.extensions().get::<Rejection>().unwrap().reason(),
+            "malformed"
+        );
 
         let res = send(&l, bearer(&format!("Bearer {}", good("read")))).await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -781,7 +857,10 @@ mod tests {
         assert_eq!(res.status(), StatusCode::OK);
         assert!(res.extensions().get::<Principal>().is_none());
         // A bad token is refused even in optional mode.
-        assert_eq!(send(&l, bearer("Bearer x.y.z")).await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            send(&l, bearer("Bearer x.y.z")).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
 
     #[test]
@@ -796,9 +875,15 @@ mod tests {
                 .build()
                 .unwrap()
         };
-        let err = AuthLayer::builder(verifier()).realm("a\"b").build().unwrap_err();
+        let err = AuthLayer::builder(verifier())
+            .realm("a\"b")
+            .build()
+            .unwrap_err();
         assert!(err.to_string().contains("a\\\"b"), "{err}");
-        let err = AuthLayer::builder(verifier()).cookie("a b").build().unwrap_err();
+        let err = AuthLayer::builder(verifier())
+            .cookie("a b")
+            .build()
+            .unwrap_err();
         assert!(err.to_string().contains("`a b`"), "{err}");
         let err = AuthLayer::builder(verifier())
             .require(Requirement::any_scope(["has space"]))

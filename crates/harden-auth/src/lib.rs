@@ -100,6 +100,7 @@ mod key;
 mod layer;
 #[cfg(feature = "remote")]
 mod remote;
+mod require;
 mod token;
 mod verifier;
 
@@ -112,6 +113,7 @@ pub use self::layer::{
 };
 #[cfg(feature = "remote")]
 pub use self::remote::{RemoteJwks, RemoteJwksBuilder};
+pub use self::require::{RequireLayer, RequireService};
 pub use self::token::MAX_TOKEN_LEN;
 pub use self::verifier::{
     DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, DEFAULT_LEEWAY, Issuer, JwtVerifier,

@@ -251,7 +251,12 @@ impl<T> fmt::Debug for JwtVerifier<T> {
         f.debug_struct("JwtVerifier")
             .field(
                 "issuers",
-                &self.inner.issuers.iter().map(|i| &i.iss).collect::<Vec<_>>(),
+                &self
+                    .inner
+                    .issuers
+                    .iter()
+                    .map(|i| &i.iss)
+                    .collect::<Vec<_>>(),
             )
             .field("leeway_secs", &self.inner.leeway)
             .field("max_lifetime_secs", &self.inner.max_lifetime)
@@ -602,8 +607,8 @@ where
         }
 
         let segments = token::split(token).map_err(Failure::new)?;
-        let header = token::parse_header(segments.header, inner.allow_key_headers)
-            .map_err(Failure::new)?;
+        let header =
+            token::parse_header(segments.header, inner.allow_key_headers).map_err(Failure::new)?;
         let mut fail = |error: AuthError| Failure {
             error,
             kid: header.kid.clone(),
@@ -760,7 +765,10 @@ where
 
     /// How many verified tokens are remembered (approximate; for metrics).
     pub fn cached_tokens(&self) -> u64 {
-        self.inner.cache.as_ref().map_or(0, moka::sync::Cache::entry_count)
+        self.inner
+            .cache
+            .as_ref()
+            .map_or(0, moka::sync::Cache::entry_count)
     }
 }
 
@@ -779,7 +787,10 @@ mod tests {
     }
 
     fn key(kid: &str) -> Key {
-        Key::hmac(Algorithm::HS256, SECRET).unwrap().with_kid(kid).unwrap()
+        Key::hmac(Algorithm::HS256, SECRET)
+            .unwrap()
+            .with_kid(kid)
+            .unwrap()
     }
 
     fn verifier_with(keys: KeySet) -> JwtVerifier {
@@ -824,7 +835,10 @@ mod tests {
         assert_eq!(v.cached_tokens(), 1);
         // Served from the cache, but the time checks run on every hit.
         assert!(v.verify_at(&token, at(NOW + 150)).is_ok());
-        assert_eq!(v.verify_at(&token, at(NOW + 161)).unwrap_err(), AuthError::Expired);
+        assert_eq!(
+            v.verify_at(&token, at(NOW + 161)).unwrap_err(),
+            AuthError::Expired
+        );
     }
 
     #[test]
@@ -844,7 +858,10 @@ mod tests {
     fn a_token_over_the_size_cap_costs_no_hash() {
         let v = verifier_with(KeySet::new([key("k1")]).unwrap());
         let huge = "a".repeat(token::MAX_TOKEN_LEN + 1);
-        assert_eq!(v.verify_at(&huge, at(NOW)).unwrap_err(), AuthError::Malformed);
+        assert_eq!(
+            v.verify_at(&huge, at(NOW)).unwrap_err(),
+            AuthError::Malformed
+        );
         assert_eq!(v.cached_tokens(), 0);
     }
 
@@ -855,7 +872,11 @@ mod tests {
             tenant: String,
         }
         let v = JwtVerifier::builder()
-            .issuer(Issuer::new("https://idp").audience("api").keys(KeySet::new([key("k1")]).unwrap()))
+            .issuer(
+                Issuer::new("https://idp")
+                    .audience("api")
+                    .keys(KeySet::new([key("k1")]).unwrap()),
+            )
             .claims::<Mine>()
             .build()
             .unwrap();
@@ -864,7 +885,10 @@ mod tests {
         let ok = v.verify_at(&mint("k1", &c), at(NOW)).unwrap();
         assert_eq!(ok.claims.custom().tenant, "t-9");
         c["tenant"] = json!(9);
-        assert_eq!(v.verify_at(&mint("k1", &c), at(NOW)).unwrap_err(), AuthError::Malformed);
+        assert_eq!(
+            v.verify_at(&mint("k1", &c), at(NOW)).unwrap_err(),
+            AuthError::Malformed
+        );
     }
 
     #[test]
