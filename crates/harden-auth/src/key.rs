@@ -524,16 +524,21 @@ impl KeySet {
     }
 
     /// The key that verifies a token with this header: the key named by `kid`
-    /// (and bound to `alg`), or without a `kid` the only key bound to `alg`.
-    /// At most one signature check per token, never a loop over keys.
+    /// (and bound to `alg`); else the only key configured without a `kid` and
+    /// bound to `alg` (a PEM key verifies tokens whatever `kid` they carry);
+    /// or, for a token without `kid`, the only key bound to `alg`. At most one
+    /// signature check per token, never a loop over keys.
     pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Option<&Key> {
+        fn only<'a>(mut keys: impl Iterator<Item = &'a Key>) -> Option<&'a Key> {
+            let first = keys.next()?;
+            keys.next().is_none().then_some(first)
+        }
         match kid {
-            Some(kid) => self.by_kid.get(kid).filter(|k| k.algorithm() == alg),
-            None => {
-                let mut candidates = self.keys().filter(|k| k.algorithm() == alg);
-                let first = candidates.next()?;
-                candidates.next().is_none().then_some(first)
-            }
+            Some(kid) => match self.by_kid.get(kid) {
+                Some(key) => (key.algorithm() == alg).then_some(key),
+                None => only(self.kidless.iter().filter(|k| k.algorithm() == alg)),
+            },
+            None => only(self.keys().filter(|k| k.algorithm() == alg)),
         }
     }
 
@@ -842,6 +847,16 @@ mod tests {
         let c = Key::from_jwk(&rsa_jwk(2048, "PS256", "c")).unwrap();
         let set = KeySet::new(set.keys().cloned().chain([c])).unwrap();
         assert!(set.select(None, Algorithm::PS256).is_none());
+
+        // A key configured without kid verifies tokens whatever their kid, but
+        // never a kid that names another key.
+        let pem_like = Key::from_jwk(&rsa_jwk(2048, "RS256", "x")).unwrap();
+        let kidless = Key::build(None, Algorithm::RS256, pem_like.decoding().clone(), b"k");
+        let named = Key::from_jwk(&rsa_jwk(2048, "PS256", "named")).unwrap();
+        let set = KeySet::new([kidless, named]).unwrap();
+        assert!(set.select(Some("idp-kid-7"), Algorithm::RS256).is_some());
+        assert!(set.select(Some("named"), Algorithm::RS256).is_none());
+        assert!(set.select(Some("idp-kid-7"), Algorithm::PS256).is_none());
     }
 
     #[test]
