@@ -668,8 +668,9 @@ where
         }
 
         // The signature is good: now the claims.
+        // `exp` is required: a token without it is malformed for us.
         let Some(exp) = claims.exp.map(|d| d.0) else {
-            return Err(fail(AuthError::Expired));
+            return Err(fail(AuthError::Malformed));
         };
         let nbf = claims.nbf.map(|d| d.0);
         self.check_time(exp, nbf, now).map_err(&mut fail)?;
