@@ -163,7 +163,9 @@ mod tests {
             assert_eq!(Algorithm::from_name(alg.as_str()), Some(alg));
             assert_eq!(alg.as_str().parse::<Algorithm>().ok(), Some(alg));
         }
-        for bad in ["none", "None", "NONE", "nOnE", "hs256", "Rs256", "", "HS256 "] {
+        for bad in [
+            "none", "None", "NONE", "nOnE", "hs256", "Rs256", "", "HS256 ",
+        ] {
             assert_eq!(Algorithm::from_name(bad), None, "{bad}");
         }
         let err = "hs256".parse::<Algorithm>().unwrap_err();

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 
 /// The latest date accepted in a NumericDate claim: 9999-12-31T23:59:59Z.
 const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
@@ -244,7 +244,10 @@ impl<'de> Visitor<'de> for StringsVisitor {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
         Ok(if self.split {
-            v.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+            v.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
         } else {
             vec![v.to_owned()]
         })

@@ -106,7 +106,8 @@ pub(crate) fn public_key_from_pem(text: &str) -> Result<PublicKey, String> {
 /// Reads a public key from DER: SubjectPublicKeyInfo, or PKCS#1 RSAPublicKey.
 pub(crate) fn public_key_from_der(der: &[u8]) -> Result<PublicKey, String> {
     parse_spki(der).or_else(|spki_err| {
-        parse_pkcs1(der).map_err(|_| format!("not a SubjectPublicKeyInfo or PKCS#1 key: {spki_err}"))
+        parse_pkcs1(der)
+            .map_err(|_| format!("not a SubjectPublicKeyInfo or PKCS#1 key: {spki_err}"))
     })
 }
 
@@ -197,7 +198,9 @@ impl<'a> Reader<'a> {
             .split_first()
             .ok_or_else(|| "truncated DER".to_owned())?;
         if found != tag {
-            return Err(format!("DER tag {found:#04x} where {tag:#04x} was expected"));
+            return Err(format!(
+                "DER tag {found:#04x} where {tag:#04x} was expected"
+            ));
         }
         let (&first, mut rest) = rest
             .split_first()
@@ -251,18 +254,22 @@ mod tests {
         assert!(public_key_from_der(&[0x30, 0x05, 0x02]).is_err());
         assert!(public_key_from_der(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_err());
         // SEQUENCE { INTEGER 5, INTEGER 3 } followed by a stray byte.
-        assert!(public_key_from_der(&[0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03, 0x00]).is_err());
+        assert!(
+            public_key_from_der(&[0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03, 0x00]).is_err()
+        );
         let ok = public_key_from_der(&[0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03]).unwrap();
         assert!(matches!(ok, PublicKey::Rsa { n, e } if n == [5] && e == [3]));
     }
 
     #[test]
     fn private_keys_and_certificates_are_named() {
-        let err = public_key_from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
-            .unwrap_err();
+        let err =
+            public_key_from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+                .unwrap_err();
         assert!(err.contains("private key"), "{err}");
-        let err = public_key_from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-            .unwrap_err();
+        let err =
+            public_key_from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+                .unwrap_err();
         assert!(err.contains("certificates"), "{err}");
         assert!(public_key_from_pem("garbage").is_err());
     }

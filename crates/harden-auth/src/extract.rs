@@ -25,7 +25,10 @@ where
         parts.extensions.get::<Claims<T>>().cloned().ok_or_else(|| {
             ErrorResponse::new(StatusCode::UNAUTHORIZED, "Authentication required")
                 .rejection(Rejection::new("auth", "no-claims"))
-                .header(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+                .header(
+                    http::header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer"),
+                )
                 .for_request(&parts.extensions)
                 .into_response::<Body>()
                 .map(Body::new)
@@ -42,7 +45,10 @@ where
 {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         Ok(parts.extensions.get::<Claims<T>>().cloned())
     }
 }

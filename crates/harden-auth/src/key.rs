@@ -121,7 +121,10 @@ impl Key {
         })?;
         match jwk.into_key(JwkPolicy::LOCAL)? {
             Some(key) => Ok(key),
-            None => Err(invalid(None, "the JWK is for encryption (`use: enc`)".to_owned())),
+            None => Err(invalid(
+                None,
+                "the JWK is for encryption (`use: enc`)".to_owned(),
+            )),
         }
     }
 
@@ -201,7 +204,11 @@ impl Key {
         }
     }
 
-    fn from_public(kid: Option<String>, alg: Algorithm, public: PublicKey) -> Result<Key, ConfigError> {
+    fn from_public(
+        kid: Option<String>,
+        alg: Algorithm,
+        public: PublicKey,
+    ) -> Result<Key, ConfigError> {
         let label = || KidLabel(kid.clone());
         let mismatch = |what: &str| ConfigError::InvalidKey {
             kid: label(),
@@ -213,7 +220,9 @@ impl Key {
                 if bits < MIN_RSA_BITS {
                     return Err(ConfigError::InvalidKey {
                         kid: label(),
-                        reason: format!("RSA modulus of {bits} bits; at least {MIN_RSA_BITS} are required"),
+                        reason: format!(
+                            "RSA modulus of {bits} bits; at least {MIN_RSA_BITS} are required"
+                        ),
                     });
                 }
                 if e.len() > 8 || e.last().is_none_or(|b| b & 1 == 0) || der::bit_len(e) < 2 {
@@ -236,7 +245,11 @@ impl Key {
                 if *curve != wanted {
                     return Err(ConfigError::InvalidKey {
                         kid: label(),
-                        reason: format!("a {} key cannot verify {alg} (needs {})", curve.name(), wanted.name()),
+                        reason: format!(
+                            "a {} key cannot verify {alg} (needs {})",
+                            curve.name(),
+                            wanted.name()
+                        ),
                     });
                 }
                 let mut material = b"ec:".to_vec();
@@ -362,11 +375,12 @@ impl KeySet {
             if value.get("keys").is_some() {
                 KeySet::parse_jwks(&bytes, &shown, JwkPolicy::LOCAL)?.0
             } else {
-                let jwk: Jwk = serde_json::from_value(value).map_err(|e| ConfigError::Document {
-                    source_name: shown.clone(),
-                    what: "JWK",
-                    reason: e.to_string(),
-                })?;
+                let jwk: Jwk =
+                    serde_json::from_value(value).map_err(|e| ConfigError::Document {
+                        source_name: shown.clone(),
+                        what: "JWK",
+                        reason: e.to_string(),
+                    })?;
                 let key = jwk
                     .into_key(JwkPolicy::LOCAL)?
                     .ok_or_else(|| ConfigError::EmptyKeySet(shown.clone()))?;
@@ -416,7 +430,11 @@ impl KeySet {
             return Err(ConfigError::Document {
                 source_name: source_name.to_owned(),
                 what: "JWKS",
-                reason: format!("{} keys; at most {} are read", doc.keys.len(), policy.max_keys),
+                reason: format!(
+                    "{} keys; at most {} are read",
+                    doc.keys.len(),
+                    policy.max_keys
+                ),
             });
         }
         let mut keys = Vec::with_capacity(doc.keys.len());
@@ -450,7 +468,10 @@ impl KeySet {
                 if !policy.lenient {
                     return Err(ConfigError::DuplicateKid(kid.to_owned()));
                 }
-                skipped.push((KidLabel(Some(kid.to_owned())), "kid shared by several keys".to_owned()));
+                skipped.push((
+                    KidLabel(Some(kid.to_owned())),
+                    "kid shared by several keys".to_owned(),
+                ));
                 continue;
             }
             set.insert(key)?;
@@ -601,7 +622,9 @@ impl Jwk {
             return Err(err("`key_ops` does not allow `verify`".to_owned()));
         }
         if self.d.is_some() || self.p.is_some() {
-            return Err(err("the JWK holds private key material; publish public keys only".to_owned()));
+            return Err(err(
+                "the JWK holds private key material; publish public keys only".to_owned(),
+            ));
         }
         let alg = match &self.alg {
             Some(name) => Some(
@@ -644,13 +667,20 @@ impl Jwk {
                         )));
                     }
                 };
-                let implied = if curve == Curve::P256 { Algorithm::ES256 } else { Algorithm::ES384 };
+                let implied = if curve == Curve::P256 {
+                    Algorithm::ES256
+                } else {
+                    Algorithm::ES384
+                };
                 let alg = alg.unwrap_or(implied);
                 let x = b64("x", &self.x)?;
                 let y = b64("y", &self.y)?;
                 let len = curve.coordinate_len();
                 if x.len() != len || y.len() != len {
-                    return Err(err(format!("{} coordinates are {len} bytes each", curve.name())));
+                    return Err(err(format!(
+                        "{} coordinates are {len} bytes each",
+                        curve.name()
+                    )));
                 }
                 let mut point = Vec::with_capacity(1 + 2 * len);
                 point.push(0x04);
@@ -674,7 +704,8 @@ impl Jwk {
                         "symmetric (`oct`) keys are never taken from a remote key set".to_owned(),
                     ));
                 }
-                let alg = alg.ok_or_else(|| err("an `oct` JWK needs `alg` (HS256, …)".to_owned()))?;
+                let alg =
+                    alg.ok_or_else(|| err("an `oct` JWK needs `alg` (HS256, …)".to_owned()))?;
                 let secret = b64("k", &self.k)?;
                 let key = Key::hmac(alg, &secret).map_err(|e| match e {
                     ConfigError::InvalidKey { reason, .. } => err(reason),
@@ -730,10 +761,22 @@ mod tests {
     #[test]
     fn unusable_jwks_are_refused_with_their_reason() {
         let cases = [
-            (r#"{"kty":"RSA","alg":"RS256","use":"sig","key_ops":["encrypt"],"n":"AQAB","e":"AQAB"}"#, "key_ops"),
-            (r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"AAAA"}"#, "private"),
-            (r#"{"kty":"OKP","crv":"X25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#, "Ed25519"),
-            (r#"{"kty":"oct","alg":"HS256","k":"c2VjcmV0"}"#, "at least 32"),
+            (
+                r#"{"kty":"RSA","alg":"RS256","use":"sig","key_ops":["encrypt"],"n":"AQAB","e":"AQAB"}"#,
+                "key_ops",
+            ),
+            (
+                r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"AAAA"}"#,
+                "private",
+            ),
+            (
+                r#"{"kty":"OKP","crv":"X25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
+                "Ed25519",
+            ),
+            (
+                r#"{"kty":"oct","alg":"HS256","k":"c2VjcmV0"}"#,
+                "at least 32",
+            ),
             (r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#, "needs `alg`"),
             (r#"{"kty":"XYZ"}"#, "kty"),
             (r#"{"kty":"RSA","kty":"EC"}"#, "duplicate"),
@@ -764,8 +807,16 @@ mod tests {
         assert!(set.get("good").is_some());
         let reasons: Vec<String> = skipped.iter().map(|(k, r)| format!("{k}: {r}")).collect();
         assert_eq!(reasons.len(), 4, "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("small") && r.contains("1024 bits")));
-        assert!(reasons.iter().any(|r| r.contains("hmac") && r.contains("oct")));
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("small") && r.contains("1024 bits"))
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("hmac") && r.contains("oct"))
+        );
         assert_eq!(reasons.iter().filter(|r| r.contains("dup")).count(), 2);
 
         // The strict (local) policy refuses the same document.
@@ -781,7 +832,10 @@ mod tests {
         assert!(set.select(Some("a"), Algorithm::PS256).is_none());
         assert!(set.select(Some("nope"), Algorithm::RS256).is_none());
         // Without kid: only when exactly one key has the algorithm.
-        assert_eq!(set.select(None, Algorithm::PS256).and_then(Key::kid), Some("b"));
+        assert_eq!(
+            set.select(None, Algorithm::PS256).and_then(Key::kid),
+            Some("b")
+        );
         let c = Key::from_jwk(&rsa_jwk(2048, "PS256", "c")).unwrap();
         let set = KeySet::new(set.keys().cloned().chain([c])).unwrap();
         assert!(set.select(None, Algorithm::PS256).is_none());

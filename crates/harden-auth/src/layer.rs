@@ -271,7 +271,10 @@ impl<T> AuthLayerBuilder<T> {
     /// When the realm or cookie name could break the header they go in, or a
     /// scope or role is not a valid scope token.
     pub fn build(self) -> Result<AuthLayer<T>, ConfigError> {
-        let quotable = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+        let quotable = |s: &str| {
+            s.bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        };
         if self.realm.is_empty() || !quotable(&self.realm) {
             return Err(ConfigError::Setting {
                 setting: "realm",
@@ -415,13 +418,35 @@ pub(crate) fn find_token<'a>(
 
 impl<T> Shared<T> {
     /// The answer to a refused request.
-    fn refuse<B>(&self, error: &AuthError, extensions: &http::Extensions) -> Response<ResponseBody<B>> {
+    fn refuse<B>(
+        &self,
+        error: &AuthError,
+        extensions: &http::Extensions,
+    ) -> Response<ResponseBody<B>> {
         let (status, message, challenge) = match error {
-            AuthError::Missing => (StatusCode::UNAUTHORIZED, "Authentication required", &self.challenge),
-            AuthError::BadRequest => (StatusCode::BAD_REQUEST, "Invalid authorization request", &self.invalid_request),
-            AuthError::InsufficientScope => (StatusCode::FORBIDDEN, "Insufficient scope", &self.insufficient_scope),
-            AuthError::KeysUnavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "", &self.challenge),
-            _ => (StatusCode::UNAUTHORIZED, "Invalid or expired token", &self.invalid_token),
+            AuthError::Missing => (
+                StatusCode::UNAUTHORIZED,
+                "Authentication required",
+                &self.challenge,
+            ),
+            AuthError::BadRequest => (
+                StatusCode::BAD_REQUEST,
+                "Invalid authorization request",
+                &self.invalid_request,
+            ),
+            AuthError::InsufficientScope => (
+                StatusCode::FORBIDDEN,
+                "Insufficient scope",
+                &self.insufficient_scope,
+            ),
+            AuthError::KeysUnavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "", &self.challenge)
+            }
+            _ => (
+                StatusCode::UNAUTHORIZED,
+                "Invalid or expired token",
+                &self.invalid_token,
+            ),
         };
         let mut response = ErrorResponse::new(status, message)
             .rejection(Rejection::new("auth", error.class()))
@@ -492,7 +517,11 @@ where
         let token = match find_token(req.headers(), shared.cookie.as_deref()) {
             Ok(Some(token)) => token,
             Ok(None) if shared.optional => return ResponseFuture::core(self.inner.call(req), None),
-            Ok(None) => return ResponseFuture::answer(shared.refuse(&AuthError::Missing, req.extensions())),
+            Ok(None) => {
+                return ResponseFuture::answer(
+                    shared.refuse(&AuthError::Missing, req.extensions()),
+                );
+            }
             Err(error) => return ResponseFuture::answer(shared.refuse(&error, req.extensions())),
         };
         match shared.verifier.check(token, unix_now()) {
@@ -596,7 +625,12 @@ where
     }
 
     #[cfg_attr(not(feature = "remote"), allow(dead_code))]
-    fn refetch(refetch: Refetching<T>, service: S, request: Request<ReqBody>, shared: Arc<Shared<T>>) -> Self {
+    fn refetch(
+        refetch: Refetching<T>,
+        service: S,
+        request: Request<ReqBody>,
+        shared: Arc<Shared<T>>,
+    ) -> Self {
         ResponseFuture {
             state: State::Refetch {
                 refetch,
@@ -635,7 +669,10 @@ where
                     let admitted = outcome.and_then(|verified| shared.admit(verified, &mut req));
                     match admitted {
                         Ok(principal) => State::Core {
-                            future: CoreFuture::inner(svc.call(req), PrincipalOnResponse(Some(principal))),
+                            future: CoreFuture::inner(
+                                svc.call(req),
+                                PrincipalOnResponse(Some(principal)),
+                            ),
                         },
                         Err(error) => State::Core {
                             future: CoreFuture::answer(shared.refuse(&error, req.extensions())),

@@ -116,7 +116,10 @@ pub(crate) struct CheckedHeader {
 /// `crit` (we understand no extensions, RFC 7515 §4.1.11), no `b64`
 /// (RFC 7797 is not for JWTs), no JWE members, and no key-carrying members
 /// unless `allow_key_headers`.
-pub(crate) fn parse_header(segment: &str, allow_key_headers: bool) -> Result<CheckedHeader, AuthError> {
+pub(crate) fn parse_header(
+    segment: &str,
+    allow_key_headers: bool,
+) -> Result<CheckedHeader, AuthError> {
     let json = decode_segment(segment)?;
     let header: Header = serde_json::from_slice(&json).map_err(|_| AuthError::Malformed)?;
     if header.crit || header.b64 || header.enc || header.zip || header.p2c {
@@ -168,8 +171,23 @@ mod tests {
     fn shape_is_checked_before_decoding() {
         assert!(split("a.b.c").is_ok());
         for bad in [
-            "", "abc", "a.b", "a.b.c.d", "a.b.c.d.e", "..", "a..c", ".b.c", "a.b.", "a.b.c=", "a.b.c ",
-            " a.b.c", "a.b+.c", "a.b/.c", "a.b.c\n", "a.{\"b\".c", "a.b.ç",
+            "",
+            "abc",
+            "a.b",
+            "a.b.c.d",
+            "a.b.c.d.e",
+            "..",
+            "a..c",
+            ".b.c",
+            "a.b.",
+            "a.b.c=",
+            "a.b.c ",
+            " a.b.c",
+            "a.b+.c",
+            "a.b/.c",
+            "a.b.c\n",
+            "a.{\"b\".c",
+            "a.b.ç",
         ] {
             assert!(split(bad).is_err(), "{bad:?}");
         }
@@ -193,7 +211,10 @@ mod tests {
         }
         for member in ["jku", "jwk", "x5u", "x5c"] {
             let h = b64(&format!(r#"{{"alg":"RS256","{member}":"https://evil"}}"#));
-            assert_eq!(parse_header(&h, false).unwrap_err(), AuthError::RefusedHeader);
+            assert_eq!(
+                parse_header(&h, false).unwrap_err(),
+                AuthError::RefusedHeader
+            );
             assert!(parse_header(&h, true).is_ok());
         }
     }
@@ -202,18 +223,34 @@ mod tests {
     fn alg_none_in_any_case_and_bad_kids_are_refused() {
         for alg in ["none", "None", "NONE", "nOnE", "hs256", ""] {
             let h = b64(&format!(r#"{{"alg":"{alg}"}}"#));
-            assert_eq!(parse_header(&h, false).unwrap_err(), AuthError::Algorithm, "{alg}");
+            assert_eq!(
+                parse_header(&h, false).unwrap_err(),
+                AuthError::Algorithm,
+                "{alg}"
+            );
         }
         let missing = b64(r#"{"typ":"JWT"}"#);
-        assert_eq!(parse_header(&missing, false).unwrap_err(), AuthError::Malformed);
+        assert_eq!(
+            parse_header(&missing, false).unwrap_err(),
+            AuthError::Malformed
+        );
         let dup = b64(r#"{"alg":"HS256","alg":"RS256"}"#);
         assert_eq!(parse_header(&dup, false).unwrap_err(), AuthError::Malformed);
         let long_kid = b64(&format!(r#"{{"alg":"RS256","kid":"{}"}}"#, "k".repeat(257)));
-        assert_eq!(parse_header(&long_kid, false).unwrap_err(), AuthError::Malformed);
+        assert_eq!(
+            parse_header(&long_kid, false).unwrap_err(),
+            AuthError::Malformed
+        );
         let num_kid = b64(r#"{"alg":"RS256","kid":7}"#);
-        assert_eq!(parse_header(&num_kid, false).unwrap_err(), AuthError::Malformed);
+        assert_eq!(
+            parse_header(&num_kid, false).unwrap_err(),
+            AuthError::Malformed
+        );
         let ok = b64(r#"{"alg":"RS256","kid":"../../dev/null"}"#);
-        assert_eq!(parse_header(&ok, false).unwrap().kid.as_deref(), Some("../../dev/null"));
+        assert_eq!(
+            parse_header(&ok, false).unwrap().kid.as_deref(),
+            Some("../../dev/null")
+        );
     }
 
     #[test]

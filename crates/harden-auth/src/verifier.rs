@@ -251,7 +251,12 @@ impl<T> fmt::Debug for JwtVerifier<T> {
         f.debug_struct("JwtVerifier")
             .field(
                 "issuers",
-                &self.inner.issuers.iter().map(|i| &i.iss).collect::<Vec<_>>(),
+                &self
+                    .inner
+                    .issuers
+                    .iter()
+                    .map(|i| &i.iss)
+                    .collect::<Vec<_>>(),
             )
             .field("leeway_secs", &self.inner.leeway)
             .field("max_lifetime_secs", &self.inner.max_lifetime)
@@ -598,8 +603,8 @@ where
         }
 
         let segments = token::split(token).map_err(Failure::new)?;
-        let header = token::parse_header(segments.header, inner.allow_key_headers)
-            .map_err(Failure::new)?;
+        let header =
+            token::parse_header(segments.header, inner.allow_key_headers).map_err(Failure::new)?;
         let mut fail = |error: AuthError| Failure {
             error,
             kid: header.kid.clone(),
@@ -756,6 +761,9 @@ where
 
     /// How many verified tokens are remembered (approximate; for metrics).
     pub fn cached_tokens(&self) -> u64 {
-        self.inner.cache.as_ref().map_or(0, moka::sync::Cache::entry_count)
+        self.inner
+            .cache
+            .as_ref()
+            .map_or(0, moka::sync::Cache::entry_count)
     }
 }
