@@ -24,7 +24,9 @@ pub enum ConfigError {
     },
     /// HMAC and asymmetric algorithms in one verifier (RFC 8725bis §3.1: an
     /// attacker who knows a public key could otherwise sign with it as a secret).
-    #[error("the verifier mixes HMAC ({hmac}) and asymmetric ({asymmetric}) algorithms; use one verifier per key family")]
+    #[error(
+        "the verifier mixes HMAC ({hmac}) and asymmetric ({asymmetric}) algorithms; use one verifier per key family"
+    )]
     MixedFamilies {
         /// An HMAC algorithm in use.
         hmac: crate::Algorithm,
@@ -75,6 +77,9 @@ pub enum ConfigError {
     /// A verifier without any issuer.
     #[error("the verifier has no issuer; add one with `JwtVerifier::builder().issuer(...)`")]
     NoIssuer,
+    /// Something that spawns a task was called outside a tokio runtime.
+    #[error("{0} must be called inside a tokio runtime")]
+    NoRuntime(&'static str),
     /// An empty or otherwise unusable value for a named setting.
     #[error("`{setting}` = `{}` is invalid: {reason}", .value.escape_debug())]
     Setting {

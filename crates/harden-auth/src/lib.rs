@@ -111,7 +111,9 @@ pub use self::layer::{
     AuthLayer, AuthLayerBuilder, AuthService, PrincipalOnResponse, Requirement, ResponseFuture,
 };
 #[cfg(feature = "remote")]
-pub use self::remote::{RemoteJwks, RemoteJwksBuilder};
+pub use self::remote::{
+    FetchError, FetchErrorKind, JwksStatus, RefreshHandle, RemoteJwks, RemoteJwksBuilder,
+};
 pub use self::token::MAX_TOKEN_LEN;
 pub use self::verifier::{
     DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, DEFAULT_LEEWAY, Issuer, JwtVerifier,
