@@ -178,10 +178,12 @@ impl Key {
         self.inner.retired.load(Ordering::Acquire)
     }
 
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) fn retire(&self) {
         self.inner.retired.store(true, Ordering::Release);
     }
 
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     fn same_material(&self, other: &Key) -> bool {
         self.inner.alg == other.inner.alg
             && self.inner.fingerprint == other.inner.fingerprint
@@ -537,6 +539,7 @@ impl KeySet {
 
     /// Replaces keys that did not change with their previous instance (so
     /// cached verifications stay valid) and retires keys no longer present.
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) fn carry_over(mut self, previous: &KeySet) -> KeySet {
         for key in self.by_kid.values_mut().chain(self.kidless.iter_mut()) {
             if let Some(old) = previous.keys().find(|old| old.same_material(key)) {

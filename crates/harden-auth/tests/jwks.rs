@@ -779,7 +779,7 @@ async fn oct_keys_and_encryption_keys_in_a_remote_set_are_ignored() {
     let mut dup_a = TestKey::es256("dup").jwk;
     dup_a["alg"] = json!("ES256");
     let dup_b = TestKey::es256("dup").jwk;
-    let doc = json!({"keys": [ec.jwk, rsa.jwk, oct, enc, dup_a, dup_b]}).to_string();
+    let doc = json!({"keys": [ec.jwk.clone(), rsa.jwk, oct, enc, dup_a, dup_b]}).to_string();
     let idp = Idp::start(doc).await;
     let clock = FakeClock::new();
     let jwks_remote = remote(&idp, &clock).build().unwrap();
@@ -807,10 +807,45 @@ async fn oct_keys_and_encryption_keys_in_a_remote_set_are_ignored() {
         AuthError::UnknownKey
     );
 
+    // Debug shows the URL and the state, never key material.
+    let shown = format!("{jwks_remote:?}");
+    assert!(
+        shown.contains(&idp.url()) && shown.contains("key_count: 2"),
+        "{shown}"
+    );
+    assert!(!shown.contains(&URL_SAFE_NO_PAD.encode(secret)), "{shown}");
+    assert!(!shown.contains(ec.jwk["x"].as_str().unwrap()), "{shown}");
+
     // Without a default, an RSA key without `alg` is skipped.
     let strict = remote(&idp, &clock).rsa_default_alg(None).build().unwrap();
     strict.fetch_now().await.unwrap();
     assert_eq!(strict.status().key_count, 1);
+}
+
+#[test]
+fn plain_http_to_a_non_loopback_host_is_refused_at_build() {
+    for (url, allow) in [
+        ("http://idp.example/jwks", false),
+        ("http://idp.example/jwks", true),
+        ("http://192.168.1.10/jwks", true),
+        ("http://127.0.0.1:8080/jwks", false),
+    ] {
+        let err = RemoteJwks::builder(url)
+            .allow_insecure_loopback(allow)
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("`{url}`")) && err.contains("https"),
+            "{url}: {err}"
+        );
+    }
+    assert!(
+        RemoteJwks::builder("http://127.0.0.1:8080/jwks")
+            .allow_insecure_loopback(true)
+            .build()
+            .is_ok()
+    );
 }
 
 // ---------------------------------------------------------------- 45: multi-issuer
