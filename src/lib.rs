@@ -8,9 +8,12 @@
 //! - [`harden_core`]: client IP behind trusted proxies, request ids, the shared
 //!   error format, rejections, principals;
 //! - [`harden_headers`]: security headers (helmet parity, CSP with nonces,
-//!   Permissions-Policy), CORS, HTTPS redirect and HSTS.
+//!   Permissions-Policy), CORS, HTTPS redirect and HSTS;
+//! - [`auth`] ([`harden_auth`]): JWT bearer authentication with keys bound to
+//!   one algorithm, strict claims, scopes and roles; with the `auth-remote`
+//!   feature, keys from an identity provider's JWKS (`auth::RemoteJwks`).
 //!
-//! Authentication, rate limiting, caching, circuit breaking, audit logging,
+//! Rate limiting, caching, circuit breaking, audit logging,
 //! compression and the `production` preset join as their crates land (see the
 //! README's crate table).
 //!
@@ -37,6 +40,7 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub use harden_auth as auth;
 pub use harden_core;
 pub use harden_headers;
 
