@@ -8,9 +8,12 @@
 //! - [`harden_core`]: client IP behind trusted proxies, request ids, the shared
 //!   error format, rejections, principals;
 //! - [`harden_headers`]: security headers (helmet parity, CSP with nonces,
-//!   Permissions-Policy), CORS, HTTPS redirect and HSTS.
+//!   Permissions-Policy), CORS, HTTPS redirect and HSTS;
+//! - [`harden_ratelimit`]: GCRA rate limits in memory or
+//!   shared by replicas through Redis (feature `ratelimit-redis`), IETF
+//!   `RateLimit` fields, load shedding.
 //!
-//! Authentication, rate limiting, caching, circuit breaking, audit logging,
+//! Authentication, caching, circuit breaking, audit logging,
 //! compression and the `production` preset join as their crates land (see the
 //! README's crate table).
 //!
@@ -39,6 +42,7 @@
 
 pub use harden_core;
 pub use harden_headers;
+pub use harden_ratelimit;
 
 #[doc(no_inline)]
 pub use harden_core::{
@@ -55,3 +59,5 @@ pub use harden_headers::https::{HttpsRedirect, HttpsRedirectLayer};
 pub use harden_headers::security::{
     Csp, CspNonce, PermissionsPolicy, SecurityHeaders, SecurityHeadersLayer,
 };
+#[doc(no_inline)]
+pub use harden_ratelimit::{LoadShed, Policy, Quota, RateLimitLayer, RateLimiter};
