@@ -26,7 +26,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group};
-use harden::harden_ratelimit::{Policy, Quota, RateLimiter, RedisStore};
+use harden::ratelimit::{Policy, Quota, RateLimiter, RedisStore};
 use http::{Request, Response};
 use tower::{Layer, Service, service_fn};
 use tower_governor::GovernorLayer;

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use harden::harden_ratelimit::{Key, MemoryStore, Policy, Quota, RateLimiter, RedisStore};
 use harden::ip::{ClientIpLayer, TrustedProxies};
+use harden::ratelimit::{Key, MemoryStore, Policy, Quota, RateLimiter, RedisStore};
 
 #[tokio::main]
 async fn main() {

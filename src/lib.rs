@@ -9,11 +9,14 @@
 //!   error format, rejections, principals;
 //! - [`harden_headers`]: security headers (helmet parity, CSP with nonces,
 //!   Permissions-Policy), CORS, HTTPS redirect and HSTS;
-//! - [`harden_ratelimit`]: GCRA rate limits in memory or
+//! - [`auth`] ([`harden_auth`]): JWT bearer authentication with keys bound to
+//!   one algorithm, strict claims, scopes and roles; with the `auth-remote`
+//!   feature, keys from an identity provider's JWKS (`auth::RemoteJwks`).
+//! - [`ratelimit`] ([`harden_ratelimit`]): GCRA rate limits in memory or
 //!   shared by replicas through Redis (feature `ratelimit-redis`), IETF
 //!   `RateLimit` fields, load shedding.
 //!
-//! Authentication, caching, circuit breaking, audit logging,
+//! Caching, circuit breaking, audit logging,
 //! compression and the `production` preset join as their crates land (see the
 //! README's crate table).
 //!
@@ -40,9 +43,10 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub use harden_auth as auth;
 pub use harden_core;
 pub use harden_headers;
-pub use harden_ratelimit;
+pub use harden_ratelimit as ratelimit;
 
 #[doc(no_inline)]
 pub use harden_core::{

@@ -77,6 +77,9 @@ pub enum ConfigError {
     /// A verifier without any issuer.
     #[error("the verifier has no issuer; add one with `JwtVerifier::builder().issuer(...)`")]
     NoIssuer,
+    /// Something that spawns a task was called outside a tokio runtime.
+    #[error("{0} must be called inside a tokio runtime")]
+    NoRuntime(&'static str),
     /// An empty or otherwise unusable value for a named setting.
     #[error("`{setting}` = `{}` is invalid: {reason}", .value.escape_debug())]
     Setting {

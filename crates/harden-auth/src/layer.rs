@@ -530,7 +530,9 @@ where
             Ok(Some(token)) => token,
             Ok(None) if shared.optional => return ResponseFuture::core(self.inner.call(req), None),
             Ok(None) => {
-                return ResponseFuture::answer(shared.refuse(&AuthError::Missing, req.extensions()));
+                return ResponseFuture::answer(
+                    shared.refuse(&AuthError::Missing, req.extensions()),
+                );
             }
             Err(error) => return ResponseFuture::answer(shared.refuse(&error, req.extensions())),
         };

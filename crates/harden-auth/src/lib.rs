@@ -112,7 +112,9 @@ pub use self::layer::{
     AuthLayer, AuthLayerBuilder, AuthService, PrincipalOnResponse, Requirement, ResponseFuture,
 };
 #[cfg(feature = "remote")]
-pub use self::remote::{RemoteJwks, RemoteJwksBuilder};
+pub use self::remote::{
+    FetchError, FetchErrorKind, JwksStatus, RefreshHandle, RemoteJwks, RemoteJwksBuilder,
+};
 pub use self::require::{RequireLayer, RequireService};
 pub use self::token::MAX_TOKEN_LEN;
 pub use self::verifier::{
