@@ -12,8 +12,11 @@
 //! - [`auth`] ([`harden_auth`]): JWT bearer authentication with keys bound to
 //!   one algorithm, strict claims, scopes and roles; with the `auth-remote`
 //!   feature, keys from an identity provider's JWKS (`auth::RemoteJwks`).
+//! - [`ratelimit`] ([`harden_ratelimit`]): GCRA rate limits in memory or
+//!   shared by replicas through Redis (feature `ratelimit-redis`), IETF
+//!   `RateLimit` fields, load shedding.
 //!
-//! Rate limiting, caching, circuit breaking, audit logging,
+//! Caching, circuit breaking, audit logging,
 //! compression and the `production` preset join as their crates land (see the
 //! README's crate table).
 //!
@@ -43,6 +46,7 @@
 pub use harden_auth as auth;
 pub use harden_core;
 pub use harden_headers;
+pub use harden_ratelimit as ratelimit;
 
 #[doc(no_inline)]
 pub use harden_core::{
@@ -59,3 +63,5 @@ pub use harden_headers::https::{HttpsRedirect, HttpsRedirectLayer};
 pub use harden_headers::security::{
     Csp, CspNonce, PermissionsPolicy, SecurityHeaders, SecurityHeadersLayer,
 };
+#[doc(no_inline)]
+pub use harden_ratelimit::{LoadShed, Policy, Quota, RateLimitLayer, RateLimiter};
