@@ -120,7 +120,10 @@ impl Principal {
 
     /// Whether `role` was granted (exact, case-sensitive match).
     pub fn has_role(&self, role: &str) -> bool {
-        self.inner.roles.binary_search_by(|r| r.as_str().cmp(role)).is_ok()
+        self.inner
+            .roles
+            .binary_search_by(|r| r.as_str().cmp(role))
+            .is_ok()
     }
 
     /// The session id, if any.
