@@ -1,8 +1,9 @@
-//! The JWT attack catalog (docs: /work/shared/research/security-catalog.md
-//! §1.2 rows 1–40 and §1.4 rows 47–49), one named test per row: each attack
+//! The JWT attack catalog of the project's security research (§1.2 rows 1–40:
+//! what jsonwebtoken does by default and the policy we add; §1.4 rows 47–49:
+//! RFC 6750 extraction, errors and logs), one named test per row: each attack
 //! token is refused by `JwtVerifier::verify_at` with the expected
-//! [`AuthError`] class and, through `AuthLayer`, with the expected HTTP answer.
-//! Rows 41–46 (remote JWKS) live in `tests/jwks.rs`.
+//! [`AuthError`] class and, through `AuthLayer`, with the expected HTTP answer
+//! (`refused` checks both). Rows 41–46 (remote JWKS) live in `tests/jwks.rs`.
 //!
 //! Keys are generated at run time with aws-lc-rs; the verifier gets their
 //! public halves as PEM, DER or JWK, so every loader is exercised.
