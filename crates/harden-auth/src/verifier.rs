@@ -683,7 +683,7 @@ where
         {
             return Err(fail(AuthError::Audience));
         }
-        if inner.require_subject && claims.sub.is_none() {
+        if inner.require_subject && claims.sub.as_deref().is_none_or(str::is_empty) {
             return Err(fail(AuthError::Malformed));
         }
         let custom: T = serde_json::from_slice(&payload).map_err(|_| fail(AuthError::Malformed))?;
