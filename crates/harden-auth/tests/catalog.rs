@@ -1843,7 +1843,12 @@ fn sub_is_required_by_default() {
     let t = key.token(&with(claims_at(t0()), "sub", None));
     refused(&verifier(&[&key]), &t, &AuthError::Malformed, "no sub");
     let empty = key.token(&with(claims_at(t0()), "sub", Some(json!(""))));
-    refused(&verifier(&[&key]), &empty, &AuthError::Malformed, "empty sub");
+    refused(
+        &verifier(&[&key]),
+        &empty,
+        &AuthError::Malformed,
+        "empty sub",
+    );
     let lenient = builder(&[&key]).require_subject(false).build().unwrap();
     accepted(&lenient, &t, "no sub, not required");
     let t = key.token(&with(claims_at(t0()), "sub", Some(json!(17))));
