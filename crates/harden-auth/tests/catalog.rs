@@ -295,11 +295,14 @@ fn row_04b_hmac_and_asymmetric_algorithms_never_share_a_verifier() {
         .build()
         .unwrap_err();
     assert!(matches!(err, ConfigError::MixedFamilies { .. }), "{err}");
-    // An HMAC key made of the public PEM (row 4c) beside the RSA key.
+    // An HMAC key made of the public PEM (row 4c) is refused outright…
     let spki_pem = pem("PUBLIC KEY", &key.spki_der());
-    let confused = Key::hmac(Algorithm::HS256, spki_pem.as_bytes())
+    let err = Key::hmac(Algorithm::HS256, spki_pem.as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("PEM or JWK"), "{err}");
+    // …and any HMAC key beside the RSA key is refused too.
+    let confused = Key::hmac(Algorithm::HS256, &[7u8; 32])
         .unwrap()
-        .with_kid("pem-as-secret")
+        .with_kid("hmac")
         .unwrap();
     let set = KeySet::new([key.verifier_key(Form::Pem), confused.clone()]).unwrap();
     let err = JwtVerifier::builder()
@@ -1408,13 +1411,13 @@ fn row_28_exp_missing_or_malformed_is_refused() {
     refused(
         &v,
         &key.token(&with(c.clone(), "exp", None)),
-        &AuthError::Expired,
+        &AuthError::Malformed,
         "missing",
     );
     refused(
         &v,
         &key.token(&with(c.clone(), "exp", Some(Value::Null))),
-        &AuthError::Expired,
+        &AuthError::Malformed,
         "null",
     );
     refused(
