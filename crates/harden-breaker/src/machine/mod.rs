@@ -1,0 +1,682 @@
+//! The pure state machine: no clock, no locks, no tokio. Every method takes
+//! the current time; [`Breaker`](crate::Breaker) adds the clock, the lock, the
+//! events and the futures.
+//!
+//! ```
+//! use harden_breaker::{Breaker, Outcome, RejectReason, State};
+//! use std::time::{Duration, Instant};
+//!
+//! let t0 = Instant::now();
+//! let mut machine = Breaker::builder("db")
+//!     .minimum_calls(2)
+//!     .reset_timeout(Duration::from_secs(30))
+//!     .state_machine(t0)?;
+//! for _ in 0..2 {
+//!     let ticket = machine.try_acquire(t0).value.unwrap();
+//!     machine.record(ticket, Outcome::Failure, t0);
+//! }
+//! assert_eq!(machine.state(), State::Open);
+//! let rejected = machine.try_acquire(t0 + Duration::from_secs(10)).value.unwrap_err();
+//! assert_eq!(rejected.reason(), RejectReason::Open);
+//! assert_eq!(rejected.retry_after(), Some(Duration::from_secs(20)));
+//!
+//! // After the reset timeout, one trial call; its success closes the breaker.
+//! let step = machine.try_acquire(t0 + Duration::from_secs(30));
+//! assert_eq!(step.transition.unwrap().to, State::HalfOpen);
+//! let trial = step.value.unwrap();
+//! assert!(machine.try_acquire(t0 + Duration::from_secs(30)).value.is_err());
+//! machine.record(trial, Outcome::Success, t0 + Duration::from_secs(31));
+//! assert_eq!(machine.state(), State::Closed);
+//! # Ok::<(), harden_breaker::ConfigError>(())
+//! ```
+
+mod window;
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use self::window::Window;
+use crate::config::{Comparison, Settings, WindowKind};
+
+/// The state of a breaker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum State {
+    /// Calls pass; their outcomes fill the rolling window.
+    Closed,
+    /// Calls are rejected until the reset timeout has passed.
+    Open,
+    /// A limited number of trial calls decide between closed and open.
+    HalfOpen,
+    /// Calls are rejected until the breaker is reset or disabled.
+    ForcedOpen,
+    /// Calls pass and are counted, but the breaker never opens (metrics only).
+    Disabled,
+}
+
+impl State {
+    /// `closed`, `open`, `half_open`, `forced_open` or `disabled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Closed => "closed",
+            State::Open => "open",
+            State::HalfOpen => "half_open",
+            State::ForcedOpen => "forced_open",
+            State::Disabled => "disabled",
+        }
+    }
+
+    /// Every state, in declaration order.
+    pub const ALL: [State; 5] = [
+        State::Closed,
+        State::Open,
+        State::HalfOpen,
+        State::ForcedOpen,
+        State::Disabled,
+    ];
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a call ended, as recorded by the breaker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Counted as a success.
+    Success,
+    /// Counted as a failure.
+    Failure,
+    /// Counted as a failure and reported as a timeout.
+    Timeout,
+    /// Not counted at all (opossum's `errorFilter`, resilience4j's ignored
+    /// exceptions); a half-open permit is given back.
+    Ignored,
+    /// The caller dropped the call before it ended: not counted, unless
+    /// configured otherwise ([`cancelled_calls`](crate::BreakerBuilder::cancelled_calls));
+    /// a half-open permit is given back.
+    Cancelled,
+}
+
+impl Outcome {
+    /// The outcome an HTTP status stands for by default: a 5xx is a failure,
+    /// anything else (4xx included: the caller's mistake, not the upstream's
+    /// failure) a success.
+    ///
+    /// ```
+    /// use harden_breaker::Outcome;
+    /// use http::StatusCode;
+    ///
+    /// assert_eq!(Outcome::from_status(StatusCode::BAD_GATEWAY), Outcome::Failure);
+    /// assert_eq!(Outcome::from_status(StatusCode::NOT_FOUND), Outcome::Success);
+    /// ```
+    pub fn from_status(status: http::StatusCode) -> Self {
+        if status.is_server_error() {
+            Outcome::Failure
+        } else {
+            Outcome::Success
+        }
+    }
+
+    /// `success`, `failure`, `timeout`, `ignored` or `cancelled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Timeout => "timeout",
+            Outcome::Ignored => "ignored",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the outcome enters the window and the trial count.
+    fn is_counted(self) -> bool {
+        matches!(self, Outcome::Success | Outcome::Failure | Outcome::Timeout)
+    }
+
+    fn is_failure(self) -> bool {
+        matches!(self, Outcome::Failure | Outcome::Timeout)
+    }
+}
+
+/// Why a call was not let through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// The breaker is open.
+    Open,
+    /// The breaker is half-open and every trial permit is taken.
+    HalfOpenFull,
+    /// The breaker was forced open.
+    ForcedOpen,
+    /// The bulkhead is full: as many calls as its capacity are running.
+    Bulkhead,
+}
+
+impl RejectReason {
+    /// `open`, `half-open-full`, `forced-open` or `bulkhead-full`: the reason
+    /// of the [`Rejection`](harden_core::Rejection) the layer records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Open => "open",
+            RejectReason::HalfOpenFull => "half-open-full",
+            RejectReason::ForcedOpen => "forced-open",
+            RejectReason::Bulkhead => "bulkhead-full",
+        }
+    }
+}
+
+/// A call the breaker refused, and when it may be worth trying again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Rejected {
+    reason: RejectReason,
+    retry_after: Option<Duration>,
+}
+
+impl Rejected {
+    pub(crate) fn new(reason: RejectReason, retry_after: Option<Duration>) -> Self {
+        Rejected {
+            reason,
+            retry_after,
+        }
+    }
+
+    /// Why the call was refused.
+    pub fn reason(&self) -> RejectReason {
+        self.reason
+    }
+
+    /// For an open breaker, the time left until it lets a trial call through;
+    /// `None` when unknown (half-open, forced open, bulkhead).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.reason {
+            RejectReason::Open => f.write_str("circuit breaker is open")?,
+            RejectReason::HalfOpenFull => {
+                f.write_str("circuit breaker is half-open and its trial calls are taken")?;
+            }
+            RejectReason::ForcedOpen => f.write_str("circuit breaker is forced open")?,
+            RejectReason::Bulkhead => f.write_str("bulkhead is full")?,
+        }
+        if let Some(d) = self.retry_after {
+            write!(f, " (retry in {} ms)", d.as_millis())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+/// A state change, reported once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Transition {
+    /// The state left.
+    pub from: State,
+    /// The state entered.
+    pub to: State,
+}
+
+/// What a [`StateMachine`] method returns: its value and the state change it
+/// made, if any (at most one per call).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Step<T> {
+    /// The method's result.
+    pub value: T,
+    /// The transition the method made.
+    pub transition: Option<Transition>,
+}
+
+/// The permission to make one call, to be given back with
+/// [`StateMachine::record`] exactly once.
+#[derive(Debug)]
+#[must_use = "a ticket must be given back with `record`, or the call stays in flight"]
+pub struct Ticket {
+    generation: u64,
+    started: Instant,
+    trial: bool,
+}
+
+impl Ticket {
+    /// When the call was admitted.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Whether it is one of the half-open trial calls.
+    pub fn is_trial(&self) -> bool {
+        self.trial
+    }
+}
+
+/// What [`StateMachine::record`] found out about a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Completed {
+    /// The outcome recorded.
+    pub outcome: Outcome,
+    /// Time from admission to the outcome.
+    pub elapsed: Duration,
+    /// Whether the call took at least the slow-call threshold.
+    pub slow: bool,
+    /// Whether the breaker changed state while the call ran: its outcome was
+    /// counted in the totals but not in the window or the trials.
+    pub late: bool,
+}
+
+/// Cumulative counts since the breaker was built; they never go down
+/// (a [`reset`](StateMachine::reset) clears the window, not these).
+///
+/// Always `permitted = successes + failures + timeouts + ignored + cancelled +
+/// in flight`; panics are failures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct Counters {
+    /// Calls let through.
+    pub permitted: u64,
+    /// Calls refused by the breaker (open, half-open full, forced open).
+    pub rejected: u64,
+    /// Calls refused by the bulkhead.
+    pub bulkhead_rejected: u64,
+    /// Calls counted as successes.
+    pub successes: u64,
+    /// Calls counted as failures (panics included).
+    pub failures: u64,
+    /// Calls that timed out (failures too, but counted here only).
+    pub timeouts: u64,
+    /// Calls whose outcome was ignored.
+    pub ignored: u64,
+    /// Calls dropped before they ended, when not counted otherwise.
+    pub cancelled: u64,
+    /// Calls at or over the slow-call threshold (also in one of the above).
+    pub slow: u64,
+    /// Calls that ended after the breaker changed state (also in one of the above).
+    pub late: u64,
+}
+
+/// What the rolling window holds now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct WindowStats {
+    /// Counted calls.
+    pub calls: u64,
+    /// Failures and timeouts among them.
+    pub failures: u64,
+    /// Slow calls among them.
+    pub slow: u64,
+}
+
+impl WindowStats {
+    /// Failures as a percentage of the calls, `None` without calls.
+    pub fn failure_rate_percent(&self) -> Option<f64> {
+        rate(self.failures, self.calls)
+    }
+
+    /// Slow calls as a percentage of the calls, `None` without calls.
+    pub fn slow_rate_percent(&self) -> Option<f64> {
+        rate(self.slow, self.calls)
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn rate(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+#[derive(Debug)]
+enum Phase {
+    Closed,
+    Open { until: Instant },
+    HalfOpen(Trials),
+    ForcedOpen,
+    Disabled,
+}
+
+#[derive(Debug, Default)]
+struct Trials {
+    since: Option<Instant>,
+    admitted: u32,
+    completed: u32,
+    failures: u32,
+    slow: u32,
+}
+
+/// The breaker's decisions, with the time passed in: which calls may run,
+/// what their outcomes do to the state, and the counts.
+///
+/// Build it with [`BreakerBuilder::state_machine`](crate::BreakerBuilder::state_machine).
+#[derive(Debug)]
+pub struct StateMachine {
+    settings: Settings,
+    phase: Phase,
+    generation: u64,
+    window: Window,
+    counters: Counters,
+    in_flight: u32,
+    warm_up_until: Option<Instant>,
+}
+
+impl StateMachine {
+    pub(crate) fn new(settings: Settings, now: Instant) -> Self {
+        let window = match settings.window {
+            WindowKind::Count { size } => Window::count(size),
+            WindowKind::Time { length, buckets } => Window::time(length, buckets, now),
+        };
+        let warm_up_until = settings.warm_up.map(|d| now + d);
+        StateMachine {
+            settings,
+            phase: Phase::Closed,
+            generation: 0,
+            window,
+            counters: Counters::default(),
+            in_flight: 0,
+            warm_up_until,
+        }
+    }
+
+    /// The current state, as of the last call (time-based changes happen at
+    /// the next [`try_acquire`](Self::try_acquire) or [`tick`](Self::tick)).
+    pub fn state(&self) -> State {
+        match self.phase {
+            Phase::Closed => State::Closed,
+            Phase::Open { .. } => State::Open,
+            Phase::HalfOpen(_) => State::HalfOpen,
+            Phase::ForcedOpen => State::ForcedOpen,
+            Phase::Disabled => State::Disabled,
+        }
+    }
+
+    /// The cumulative counts.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Calls admitted and not yet recorded.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight
+    }
+
+    /// Half-open trial permits handed out and not given back (0 outside
+    /// half-open); never more than the configured number of trial calls.
+    pub fn trials_admitted(&self) -> u32 {
+        match &self.phase {
+            Phase::HalfOpen(t) => t.admitted,
+            _ => 0,
+        }
+    }
+
+    /// What the rolling window holds at `now`.
+    pub fn window(&mut self, now: Instant) -> WindowStats {
+        self.window.stats(now)
+    }
+
+    /// While open, the time left until a trial call is let through.
+    pub fn remaining_open(&self, now: Instant) -> Option<Duration> {
+        match self.phase {
+            Phase::Open { until } => Some(until.saturating_duration_since(now)),
+            _ => None,
+        }
+    }
+
+    /// Makes the changes that time alone causes: open → half-open once the
+    /// reset timeout has passed, half-open → open once the maximum half-open
+    /// wait has passed.
+    pub fn tick(&mut self, now: Instant) -> Option<Transition> {
+        match &self.phase {
+            Phase::Open { until } if now >= *until => Some(self.enter(
+                Phase::HalfOpen(Trials {
+                    since: Some(now),
+                    ..Trials::default()
+                }),
+                now,
+            )),
+            Phase::HalfOpen(t)
+                if self
+                    .settings
+                    .max_half_open_wait
+                    .zip(t.since)
+                    .is_some_and(|(wait, since)| now >= since + wait) =>
+            {
+                Some(self.open(now))
+            }
+            _ => None,
+        }
+    }
+
+    /// Asks to make a call at `now`: a [`Ticket`] to give back with
+    /// [`record`](Self::record), or why not.
+    pub fn try_acquire(&mut self, now: Instant) -> Step<Result<Ticket, Rejected>> {
+        let transition = self.tick(now);
+        let value = self.admit(now);
+        Step { value, transition }
+    }
+
+    fn admit(&mut self, now: Instant) -> Result<Ticket, Rejected> {
+        let refuse = |this: &mut Self, reason, retry_after| {
+            if reason == RejectReason::Bulkhead {
+                this.counters.bulkhead_rejected += 1;
+            } else {
+                this.counters.rejected += 1;
+            }
+            Err(Rejected {
+                reason,
+                retry_after,
+            })
+        };
+        let trial = match &self.phase {
+            Phase::Open { until } => {
+                let left = until.saturating_duration_since(now);
+                return refuse(self, RejectReason::Open, Some(left));
+            }
+            Phase::ForcedOpen => return refuse(self, RejectReason::ForcedOpen, None),
+            Phase::HalfOpen(t) if t.admitted >= self.settings.half_open_calls => {
+                return refuse(self, RejectReason::HalfOpenFull, None);
+            }
+            Phase::HalfOpen(_) => true,
+            Phase::Closed | Phase::Disabled => false,
+        };
+        if self
+            .settings
+            .capacity
+            .is_some_and(|cap| self.in_flight >= cap)
+        {
+            return refuse(self, RejectReason::Bulkhead, None);
+        }
+        if let Phase::HalfOpen(t) = &mut self.phase {
+            t.admitted += 1;
+        }
+        self.in_flight += 1;
+        self.counters.permitted += 1;
+        Ok(Ticket {
+            generation: self.generation,
+            started: now,
+            trial,
+        })
+    }
+
+    /// Gives back `ticket` with the call's `outcome` at `now`.
+    ///
+    /// A call admitted before the last state change is counted in the totals
+    /// only: it cannot close (or open) the breaker by ending late.
+    pub fn record(&mut self, ticket: Ticket, outcome: Outcome, now: Instant) -> Step<Completed> {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let elapsed = now.saturating_duration_since(ticket.started);
+        let slow = outcome.is_counted()
+            && self
+                .settings
+                .slow
+                .is_some_and(|s| elapsed >= s.threshold);
+        let c = &mut self.counters;
+        match outcome {
+            Outcome::Success => c.successes += 1,
+            Outcome::Failure => c.failures += 1,
+            Outcome::Timeout => c.timeouts += 1,
+            Outcome::Ignored => c.ignored += 1,
+            Outcome::Cancelled => c.cancelled += 1,
+        }
+        c.slow += u64::from(slow);
+
+        let mut transition = self.tick(now);
+        let late = ticket.generation != self.generation;
+        if late {
+            self.counters.late += 1;
+        } else if transition.is_none() {
+            transition = self.count(&ticket, outcome, slow, now);
+        }
+        Step {
+            value: Completed {
+                outcome,
+                elapsed,
+                slow,
+                late,
+            },
+            transition,
+        }
+    }
+
+    fn count(
+        &mut self,
+        ticket: &Ticket,
+        outcome: Outcome,
+        slow: bool,
+        now: Instant,
+    ) -> Option<Transition> {
+        match &mut self.phase {
+            Phase::Closed | Phase::Disabled if outcome.is_counted() => {
+                self.window.record(now, outcome.is_failure(), slow);
+                let closed = matches!(self.phase, Phase::Closed);
+                let warming = self.warm_up_until.is_some_and(|until| now < until);
+                if closed && !warming {
+                    let w = self.window.stats(now);
+                    if w.calls >= u64::from(self.settings.minimum_calls)
+                        && self.trips(w.calls, w.failures, w.slow)
+                    {
+                        return Some(self.open(now));
+                    }
+                }
+                None
+            }
+            Phase::HalfOpen(t) if ticket.trial => {
+                if !outcome.is_counted() {
+                    t.admitted = t.admitted.saturating_sub(1);
+                    return None;
+                }
+                t.completed += 1;
+                t.failures += u32::from(outcome.is_failure());
+                t.slow += u32::from(slow);
+                let (completed, failures, slow) = (t.completed, t.failures, t.slow);
+                let n = u64::from(self.settings.half_open_calls);
+                // Rates only rise with more trials, so a trip now is a trip at the end.
+                if self.trips(n, u64::from(failures), u64::from(slow)) {
+                    Some(self.open(now))
+                } else if completed >= self.settings.half_open_calls {
+                    Some(self.enter(Phase::Closed, now))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `failures` or `slow` out of `calls` cross their thresholds.
+    fn trips(&self, calls: u64, failures: u64, slow: u64) -> bool {
+        let s = &self.settings;
+        let over = |count: u64, percent: u8| {
+            let (lhs, rhs) = (count * 100, u64::from(percent) * calls);
+            match s.comparison {
+                Comparison::Above => lhs > rhs,
+                Comparison::AtOrAbove => lhs >= rhs,
+            }
+        };
+        calls > 0 && (over(failures, s.error_threshold) || s.slow.is_some_and(|x| over(slow, x.rate)))
+    }
+
+    fn open(&mut self, now: Instant) -> Transition {
+        let until = now + self.settings.reset_timeout;
+        self.enter(Phase::Open { until }, now)
+    }
+
+    /// Moves to `phase`; every change starts a new generation, so calls
+    /// admitted before it are recognised as late.
+    fn enter(&mut self, phase: Phase, now: Instant) -> Transition {
+        let from = self.state();
+        self.phase = phase;
+        self.generation += 1;
+        if matches!(self.phase, Phase::Closed) {
+            self.window.clear(now);
+        }
+        Transition {
+            from,
+            to: self.state(),
+        }
+    }
+
+    /// Like [`enter`](Self::enter), but reports nothing when the state stays
+    /// the same (a reset of a closed breaker, a second force-open).
+    fn manual(&mut self, phase: Phase, now: Instant) -> Option<Transition> {
+        let t = self.enter(phase, now);
+        (t.from != t.to).then_some(t)
+    }
+
+    /// Opens the breaker now for the reset timeout (opossum's `open()`).
+    pub fn trip(&mut self, now: Instant) -> Option<Transition> {
+        let until = now + self.settings.reset_timeout;
+        self.manual(Phase::Open { until }, now)
+    }
+
+    /// Rejects every call until [`reset`](Self::reset) or
+    /// [`disable`](Self::disable) (resilience4j's `FORCED_OPEN`).
+    pub fn force_open(&mut self, now: Instant) -> Option<Transition> {
+        if matches!(self.phase, Phase::ForcedOpen) {
+            return None;
+        }
+        self.manual(Phase::ForcedOpen, now)
+    }
+
+    /// Lets every call through and counts it, never opening (resilience4j's
+    /// `METRICS_ONLY`, opossum's `disable()`).
+    pub fn disable(&mut self, now: Instant) -> Option<Transition> {
+        if matches!(self.phase, Phase::Disabled) {
+            return None;
+        }
+        self.manual(Phase::Disabled, now)
+    }
+
+    /// Closes the breaker with an empty window (resilience4j's `reset`,
+    /// opossum's `close()`); calls in flight are then late.
+    pub fn reset(&mut self, now: Instant) -> Option<Transition> {
+        self.manual(Phase::Closed, now)
+    }
+
+    /// Starts in `state` (from a snapshot): open for `open_for` (a half-open
+    /// state restarts open with nothing left to wait, so the next call is a
+    /// trial). Reports no transition: it is where the breaker starts.
+    pub(crate) fn restore(&mut self, state: State, open_for: Duration, now: Instant) {
+        self.phase = match state {
+            State::Closed => Phase::Closed,
+            State::Open | State::HalfOpen => Phase::Open {
+                until: now + open_for,
+            },
+            State::ForcedOpen => Phase::ForcedOpen,
+            State::Disabled => Phase::Disabled,
+        };
+        self.generation += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests;
