@@ -210,8 +210,8 @@ mod tests {
         assert_eq!(stats(&mut w, t0 + s * 9), (2, 1, 1));
         // The first bucket [0 s, 1 s) leaves the window at 10 s.
         assert_eq!(stats(&mut w, t0 + s * 10), (1, 0, 1));
-        assert_eq!(stats(&mut w, t0 + s * 13), (1, 0, 1));
-        assert_eq!(stats(&mut w, t0 + s * 14), (0, 0, 0));
+        assert_eq!(stats(&mut w, t0 + s * 12), (1, 0, 1));
+        assert_eq!(stats(&mut w, t0 + s * 13), (0, 0, 0));
         w.record(t0 + s * 100, true, true);
         assert_eq!(stats(&mut w, t0 + s * 100), (1, 1, 1));
         w.clear(t0 + s * 100);
