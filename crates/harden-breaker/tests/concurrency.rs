@@ -181,7 +181,7 @@ async fn aborted_tasks_give_their_permits_back() {
     for _ in 0..8 {
         let b = b.clone();
         handles.push(tokio::spawn(async move {
-            b.call(|| std::future::pending::<Result<(), Infallible>>()).await
+            b.call(std::future::pending::<Result<(), Infallible>>).await
         }));
     }
     // Bounded wait until all eight hold a permit.

@@ -635,7 +635,7 @@ async fn item_11_a_dropped_call_releases_its_permit_and_counts_as_cancelled() {
         .unwrap();
     fail(&b);
     clock.advance(SEC);
-    let call = b.call(|| std::future::pending::<Result<(), Infallible>>());
+    let call = b.call(std::future::pending::<Result<(), Infallible>>);
     assert_eq!(b.stats().in_flight, 1);
     drop(call);
     let s = b.stats();
@@ -668,7 +668,7 @@ async fn item_11_cancellations_can_count_as_failures() {
         .cancelled_calls(Outcome::Failure)
         .build()
         .unwrap();
-    drop(b.call(|| std::future::pending::<Result<(), Infallible>>()));
+    drop(b.call(std::future::pending::<Result<(), Infallible>>));
     assert_eq!(b.state(), State::Open);
 }
 
@@ -705,7 +705,7 @@ async fn item_11_a_panicking_inner_service_counts_as_a_failure() {
         std::future::ready(Ok::<_, Infallible>(Response::new(String::new())))
     }));
     let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let _ = svc.call(Request::new(()));
+        drop(svc.call(Request::new(())));
     }));
     assert!(r.is_err());
     let s = b.stats();

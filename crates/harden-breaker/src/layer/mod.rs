@@ -112,7 +112,8 @@ impl<K, F> BreakerLayer<ByKey<K, F>> {
     /// use http::Request;
     /// use std::time::Duration;
     ///
-    /// let registry = BreakerRegistry::new(Breaker::builder("route"), 64, Duration::from_secs(600))?;
+    /// let registry: BreakerRegistry<String> =
+    ///     BreakerRegistry::new(Breaker::builder("route"), 64, Duration::from_secs(600))?;
     /// let layer = BreakerLayer::keyed(registry, |req: &Request<()>| {
     ///     req.uri().path().split('/').nth(1).map(str::to_owned)
     /// });
