@@ -8,9 +8,11 @@
 //! - [`harden_core`]: client IP behind trusted proxies, request ids, the shared
 //!   error format, rejections, principals;
 //! - [`harden_headers`]: security headers (helmet parity, CSP with nonces,
-//!   Permissions-Policy), CORS, HTTPS redirect and HSTS.
+//!   Permissions-Policy), CORS, HTTPS redirect and HSTS;
+//! - [`harden_breaker`] (also as [`breaker`]): an opossum-style circuit
+//!   breaker and bulkhead around any future, as a tower layer, and per key.
 //!
-//! Authentication, rate limiting, caching, circuit breaking, audit logging,
+//! Authentication, rate limiting, caching, audit logging,
 //! compression and the `production` preset join as their crates land (see the
 //! README's crate table).
 //!
@@ -37,8 +39,13 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub use harden_breaker;
+pub use harden_breaker as breaker;
 pub use harden_core;
 pub use harden_headers;
+
+#[doc(no_inline)]
+pub use harden_breaker::{Breaker, BreakerLayer, BreakerRegistry};
 
 #[doc(no_inline)]
 pub use harden_core::{
