@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::config::{BreakerBuilder, Settings};
 use crate::event::{Event, EventKind, Listener};
 use crate::machine::{
-    Completed, Counters, Outcome, Rejected, State, StateMachine, Ticket, Transition, WindowStats,
+    Completed, Now, Counters, Outcome, Rejected, State, StateMachine, Ticket, Transition, WindowStats,
 };
 use crate::snapshot::Snapshot;
 
@@ -35,6 +35,9 @@ struct Shared {
     metrics: crate::metrics::Metrics,
     timeout: Option<Duration>,
     cancelled: Outcome,
+    /// Whether calls need their start time: for slow calls, or to report
+    /// durations to a listener or metrics.
+    timed: bool,
     warned_no_timer: AtomicBool,
 }
 
@@ -71,6 +74,7 @@ impl Breaker {
         let now = clock.now();
         let timeout = settings.timeout;
         let cancelled = settings.cancelled;
+        let timed = settings.slow.is_some() || cfg!(feature = "metrics") || listener.is_some();
         let mut machine = StateMachine::new(settings, now);
         if let Some(snapshot) = restore {
             let open_for = snapshot.open_remaining_at(SystemTime::now());
@@ -87,6 +91,7 @@ impl Breaker {
                 listener,
                 timeout,
                 cancelled,
+                timed,
                 warned_no_timer: AtomicBool::new(false),
             }),
         }
@@ -160,10 +165,10 @@ impl Breaker {
     /// [`Rejected`] when the breaker is open, half-open with every trial
     /// permit taken, forced open, or when the bulkhead is full.
     pub fn try_acquire(&self) -> Result<Permit, Rejected> {
-        let now = self.shared.clock.now();
+        let mut now = Now::lazy(&*self.shared.clock);
         let (step, state) = {
             let mut m = self.lock();
-            let step = m.try_acquire(now);
+            let step = m.try_acquire_at(&mut now, self.shared.timed);
             (step, m.state())
         };
         self.transitioned(step.transition, state);
@@ -345,10 +350,10 @@ impl Breaker {
     }
 
     fn complete(&self, ticket: Ticket, outcome: Outcome) {
-        let now = self.shared.clock.now();
+        let mut now = Now::lazy(&*self.shared.clock);
         let (step, state) = {
             let mut m = self.lock();
-            let step = m.record(ticket, outcome, now);
+            let step = m.record_at(ticket, outcome, &mut now);
             (step, m.state())
         };
         if self.observed() {

@@ -40,7 +40,41 @@ pub use self::types::{
     WindowStats,
 };
 use self::window::Window;
+use crate::clock::Clock;
 use crate::config::{Comparison, Settings, WindowKind};
+
+/// The current time, given or read from a clock at most once and only when a
+/// decision needs it: a closed breaker with a count window reads no clock at
+/// all, and with a time window only when a call ends.
+pub(crate) struct Now<'a> {
+    clock: Option<&'a dyn Clock>,
+    at: Option<Instant>,
+}
+
+impl<'a> Now<'a> {
+    pub(crate) fn at(now: Instant) -> Self {
+        Now {
+            clock: None,
+            at: Some(now),
+        }
+    }
+
+    pub(crate) fn lazy(clock: &'a dyn Clock) -> Self {
+        Now {
+            clock: Some(clock),
+            at: None,
+        }
+    }
+
+    pub(crate) fn get(&mut self) -> Instant {
+        if let Some(at) = self.at {
+            return at;
+        }
+        let at = self.clock.map_or_else(Instant::now, |c| c.now());
+        self.at = Some(at);
+        at
+    }
+}
 
 #[derive(Debug)]
 enum Phase {
@@ -126,7 +160,7 @@ impl StateMachine {
 
     /// What the rolling window holds at `now`.
     pub fn window(&mut self, now: Instant) -> WindowStats {
-        self.window.stats(now)
+        self.window.stats(&mut Now::at(now))
     }
 
     /// While open, the time left until a trial call is let through.
@@ -141,20 +175,27 @@ impl StateMachine {
     /// reset timeout has passed, half-open → open once the maximum half-open
     /// wait has passed.
     pub fn tick(&mut self, now: Instant) -> Option<Transition> {
+        self.tick_at(&mut Now::at(now))
+    }
+
+    pub(crate) fn tick_at(&mut self, now: &mut Now<'_>) -> Option<Transition> {
         match &self.phase {
-            Phase::Open { until } if now >= *until => Some(self.enter(
-                Phase::HalfOpen(Trials {
-                    since: Some(now),
-                    ..Trials::default()
-                }),
-                now,
-            )),
+            Phase::Open { until } if now.get() >= *until => {
+                let since = Some(now.get());
+                Some(self.enter(
+                    Phase::HalfOpen(Trials {
+                        since,
+                        ..Trials::default()
+                    }),
+                    now,
+                ))
+            }
             Phase::HalfOpen(t)
                 if self
                     .settings
                     .max_half_open_wait
                     .zip(t.since)
-                    .is_some_and(|(wait, since)| now >= since + wait) =>
+                    .is_some_and(|(wait, since)| now.get() >= since + wait) =>
             {
                 Some(self.open(now))
             }
@@ -165,12 +206,22 @@ impl StateMachine {
     /// Asks to make a call at `now`: a [`Ticket`] to give back with
     /// [`record`](Self::record), or why not.
     pub fn try_acquire(&mut self, now: Instant) -> Step<Result<Ticket, Rejected>> {
-        let transition = self.tick(now);
-        let value = self.admit(now);
+        self.try_acquire_at(&mut Now::at(now), true)
+    }
+
+    /// [`try_acquire`](Self::try_acquire) reading the time only if needed;
+    /// `timed` asks for the start time (for slow calls and reported durations).
+    pub(crate) fn try_acquire_at(
+        &mut self,
+        now: &mut Now<'_>,
+        timed: bool,
+    ) -> Step<Result<Ticket, Rejected>> {
+        let transition = self.tick_at(now);
+        let value = self.admit(now, timed);
         Step { value, transition }
     }
 
-    fn admit(&mut self, now: Instant) -> Result<Ticket, Rejected> {
+    fn admit(&mut self, now: &mut Now<'_>, timed: bool) -> Result<Ticket, Rejected> {
         let refuse = |this: &mut Self, reason, retry_after| {
             if reason == RejectReason::Bulkhead {
                 this.counters.bulkhead_rejected += 1;
@@ -184,7 +235,7 @@ impl StateMachine {
         };
         let trial = match &self.phase {
             Phase::Open { until } => {
-                let left = until.saturating_duration_since(now);
+                let left = until.saturating_duration_since(now.get());
                 return refuse(self, RejectReason::Open, Some(left));
             }
             Phase::ForcedOpen => return refuse(self, RejectReason::ForcedOpen, None),
@@ -208,7 +259,7 @@ impl StateMachine {
         self.counters.permitted += 1;
         Ok(Ticket {
             generation: self.generation,
-            started: now,
+            started: timed.then(|| now.get()),
             trial,
         })
     }
@@ -218,9 +269,21 @@ impl StateMachine {
     /// A call admitted before the last state change is counted in the totals
     /// only: it cannot close (or open) the breaker by ending late.
     pub fn record(&mut self, ticket: Ticket, outcome: Outcome, now: Instant) -> Step<Completed> {
+        self.record_at(ticket, outcome, &mut Now::at(now))
+    }
+
+    pub(crate) fn record_at(
+        &mut self,
+        ticket: Ticket,
+        outcome: Outcome,
+        now: &mut Now<'_>,
+    ) -> Step<Completed> {
         self.in_flight = self.in_flight.saturating_sub(1);
-        let elapsed = now.saturating_duration_since(ticket.started);
+        let elapsed = ticket
+            .started
+            .map_or(Duration::ZERO, |s| now.get().saturating_duration_since(s));
         let slow = outcome.is_counted()
+            && ticket.started.is_some()
             && self
                 .settings
                 .slow
@@ -235,7 +298,7 @@ impl StateMachine {
         }
         c.slow += u64::from(slow);
 
-        let mut transition = self.tick(now);
+        let mut transition = self.tick_at(now);
         let late = ticket.generation != self.generation;
         if late {
             self.counters.late += 1;
@@ -258,13 +321,13 @@ impl StateMachine {
         ticket: &Ticket,
         outcome: Outcome,
         slow: bool,
-        now: Instant,
+        now: &mut Now<'_>,
     ) -> Option<Transition> {
         match &mut self.phase {
             Phase::Closed | Phase::Disabled if outcome.is_counted() => {
                 self.window.record(now, outcome.is_failure(), slow);
                 let closed = matches!(self.phase, Phase::Closed);
-                let warming = self.warm_up_until.is_some_and(|until| now < until);
+                let warming = self.warm_up_until.is_some_and(|until| now.get() < until);
                 if closed && !warming {
                     let w = self.window.stats(now);
                     if w.calls >= u64::from(self.settings.minimum_calls)
@@ -311,14 +374,14 @@ impl StateMachine {
         calls > 0 && (over(failures, s.error_threshold) || s.slow.is_some_and(|x| over(slow, x.rate)))
     }
 
-    fn open(&mut self, now: Instant) -> Transition {
-        let until = now + self.settings.reset_timeout;
+    fn open(&mut self, now: &mut Now<'_>) -> Transition {
+        let until = now.get() + self.settings.reset_timeout;
         self.enter(Phase::Open { until }, now)
     }
 
     /// Moves to `phase`; every change starts a new generation, so calls
     /// admitted before it are recognised as late.
-    fn enter(&mut self, phase: Phase, now: Instant) -> Transition {
+    fn enter(&mut self, phase: Phase, now: &mut Now<'_>) -> Transition {
         let from = self.state();
         self.phase = phase;
         self.generation += 1;
@@ -334,7 +397,7 @@ impl StateMachine {
     /// Like [`enter`](Self::enter), but reports nothing when the state stays
     /// the same (a reset of a closed breaker, a second force-open).
     fn manual(&mut self, phase: Phase, now: Instant) -> Option<Transition> {
-        let t = self.enter(phase, now);
+        let t = self.enter(phase, &mut Now::at(now));
         (t.from != t.to).then_some(t)
     }
 

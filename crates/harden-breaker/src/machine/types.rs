@@ -211,13 +211,14 @@ pub struct Step<T> {
 #[must_use = "a ticket must be given back with `record`, or the call stays in flight"]
 pub struct Ticket {
     pub(super) generation: u64,
-    pub(super) started: Instant,
+    pub(super) started: Option<Instant>,
     pub(super) trial: bool,
 }
 
 impl Ticket {
-    /// When the call was admitted.
-    pub fn started(&self) -> Instant {
+    /// When the call was admitted; `None` when the [`Breaker`](crate::Breaker)
+    /// did not need to know (no slow-call rule, no listener, no metrics).
+    pub fn started(&self) -> Option<Instant> {
         self.started
     }
 
@@ -233,7 +234,8 @@ impl Ticket {
 pub struct Completed {
     /// The outcome recorded.
     pub outcome: Outcome,
-    /// Time from admission to the outcome.
+    /// Time from admission to the outcome (zero when the start time was not
+    /// taken: see [`Ticket::started`]).
     pub elapsed: Duration,
     /// Whether the call took at least the slow-call threshold.
     pub slow: bool,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::WindowStats;
+use super::{Now, WindowStats};
 
 /// A window of recent call outcomes.
 #[derive(Debug)]
@@ -29,25 +29,27 @@ impl Window {
     pub(crate) fn time(length: Duration, buckets: u32, now: Instant) -> Self {
         let buckets = buckets.max(1);
         let width = (length.as_nanos() / u128::from(buckets)).max(1);
+        let width = u64::try_from(width).unwrap_or(u64::MAX);
         Window::Time(TimeWindow {
             buckets: vec![Bucket::default(); buckets as usize].into_boxed_slice(),
-            width: u64::try_from(width).unwrap_or(u64::MAX),
+            width,
             base: now,
             head: 0,
+            head_end: now.checked_add(Duration::from_nanos(width)),
             totals: Bucket::default(),
         })
     }
 
     /// Records one counted call.
-    pub(crate) fn record(&mut self, now: Instant, failed: bool, slow: bool) {
+    pub(crate) fn record(&mut self, now: &mut Now<'_>, failed: bool, slow: bool) {
         match self {
             Window::Count(w) => w.record(failed, slow),
-            Window::Time(w) => w.record(now, failed, slow),
+            Window::Time(w) => w.record(now.get(), failed, slow),
         }
     }
 
     /// The calls, failures and slow calls the window holds at `now`.
-    pub(crate) fn stats(&mut self, now: Instant) -> WindowStats {
+    pub(crate) fn stats(&mut self, now: &mut Now<'_>) -> WindowStats {
         match self {
             Window::Count(w) => WindowStats {
                 calls: u64::from(w.len),
@@ -55,7 +57,7 @@ impl Window {
                 slow: u64::from(w.slow),
             },
             Window::Time(w) => {
-                w.rotate(now);
+                w.rotate(now.get());
                 WindowStats {
                     calls: w.totals.calls,
                     failures: w.totals.failures,
@@ -66,7 +68,7 @@ impl Window {
     }
 
     /// Forgets every call.
-    pub(crate) fn clear(&mut self, now: Instant) {
+    pub(crate) fn clear(&mut self, now: &mut Now<'_>) {
         match self {
             Window::Count(w) => {
                 w.slots.fill(0);
@@ -78,7 +80,7 @@ impl Window {
             Window::Time(w) => {
                 w.buckets.fill(Bucket::default());
                 w.totals = Bucket::default();
-                w.head = w.epoch(now);
+                w.set_head(w.epoch(now.get()));
             }
         }
     }
@@ -132,17 +134,31 @@ pub(crate) struct TimeWindow {
     width: u64,
     base: Instant,
     head: u64,
+    /// When the head bucket ends (`None` past the end of time): until then
+    /// nothing expires, and no division is needed.
+    head_end: Option<Instant>,
     totals: Bucket,
 }
 
 impl TimeWindow {
     fn epoch(&self, now: Instant) -> u64 {
         let nanos = now.saturating_duration_since(self.base).as_nanos();
-        u64::try_from(nanos / u128::from(self.width)).unwrap_or(u64::MAX)
+        u64::try_from(nanos).unwrap_or(u64::MAX) / self.width
+    }
+
+    fn set_head(&mut self, epoch: u64) {
+        self.head = epoch;
+        self.head_end = epoch
+            .checked_add(1)
+            .and_then(|e| e.checked_mul(self.width))
+            .and_then(|nanos| self.base.checked_add(Duration::from_nanos(nanos)));
     }
 
     /// Expires the buckets older than the window at `now`.
     fn rotate(&mut self, now: Instant) {
+        if self.head_end.is_none_or(|end| now < end) {
+            return;
+        }
         let epoch = self.epoch(now);
         if epoch <= self.head {
             return;
@@ -158,7 +174,7 @@ impl TimeWindow {
                 *bucket = Bucket::default();
             }
         }
-        self.head = epoch;
+        self.set_head(epoch);
     }
 
     fn record(&mut self, now: Instant, failed: bool, slow: bool) {
@@ -180,7 +196,7 @@ mod tests {
     use super::*;
 
     fn stats(w: &mut Window, now: Instant) -> (u64, u64, u64) {
-        let s = w.stats(now);
+        let s = w.stats(&mut Now::at(now));
         (s.calls, s.failures, s.slow)
     }
 
@@ -188,15 +204,15 @@ mod tests {
     fn count_window_keeps_only_the_last_calls() {
         let now = Instant::now();
         let mut w = Window::count(3);
-        w.record(now, true, false);
-        w.record(now, true, true);
+        w.record(&mut Now::at(now), true, false);
+        w.record(&mut Now::at(now), true, true);
         assert_eq!(stats(&mut w, now), (2, 2, 1));
-        w.record(now, false, false);
-        w.record(now, false, false);
+        w.record(&mut Now::at(now), false, false);
+        w.record(&mut Now::at(now), false, false);
         assert_eq!(stats(&mut w, now), (3, 1, 1));
-        w.record(now, false, false);
+        w.record(&mut Now::at(now), false, false);
         assert_eq!(stats(&mut w, now), (3, 0, 0));
-        w.clear(now);
+        w.clear(&mut Now::at(now));
         assert_eq!(stats(&mut w, now), (0, 0, 0));
     }
 
@@ -205,16 +221,16 @@ mod tests {
         let t0 = Instant::now();
         let s = Duration::from_secs(1);
         let mut w = Window::time(Duration::from_secs(10), 10, t0);
-        w.record(t0, true, false);
-        w.record(t0 + s * 3, false, true);
+        w.record(&mut Now::at(t0), true, false);
+        w.record(&mut Now::at(t0 + s * 3), false, true);
         assert_eq!(stats(&mut w, t0 + s * 9), (2, 1, 1));
         // The first bucket [0 s, 1 s) leaves the window at 10 s.
         assert_eq!(stats(&mut w, t0 + s * 10), (1, 0, 1));
         assert_eq!(stats(&mut w, t0 + s * 12), (1, 0, 1));
         assert_eq!(stats(&mut w, t0 + s * 13), (0, 0, 0));
-        w.record(t0 + s * 100, true, true);
+        w.record(&mut Now::at(t0 + s * 100), true, true);
         assert_eq!(stats(&mut w, t0 + s * 100), (1, 1, 1));
-        w.clear(t0 + s * 100);
+        w.clear(&mut Now::at(t0 + s * 100));
         assert_eq!(stats(&mut w, t0 + s * 100), (0, 0, 0));
     }
 
@@ -223,7 +239,7 @@ mod tests {
         let t0 = Instant::now();
         let mut w = Window::time(Duration::from_millis(100), 4, t0);
         for i in 0..4 {
-            w.record(t0 + Duration::from_millis(25 * i), true, false);
+            w.record(&mut Now::at(t0 + Duration::from_millis(25 * i)), true, false);
         }
         assert_eq!(stats(&mut w, t0 + Duration::from_millis(99)), (4, 4, 0));
         assert_eq!(stats(&mut w, t0 + Duration::from_secs(3600)), (0, 0, 0));
