@@ -42,6 +42,15 @@ fn closed(c: &mut Criterion) {
         b.iter(|| poll_once(untimed.call(|| ready(Ok::<u64, ()>(black_box(7))))))
     });
 
+    let counted = Breaker::builder("bench")
+        .no_timeout()
+        .count_window(100)
+        .build()
+        .unwrap();
+    g.bench_function("harden count window", |b| {
+        b.iter(|| poll_once(counted.call(|| ready(Ok::<u64, ()>(black_box(7))))))
+    });
+
     let timed = Breaker::builder("bench").build().unwrap();
     g.bench_function("harden with timeout", |b| {
         b.iter(|| poll_once(timed.call(|| ready(Ok::<u64, ()>(black_box(7))))))

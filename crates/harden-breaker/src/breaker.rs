@@ -165,6 +165,12 @@ impl Breaker {
     /// [`Rejected`] when the breaker is open, half-open with every trial
     /// permit taken, forced open, or when the bulkhead is full.
     pub fn try_acquire(&self) -> Result<Permit, Rejected> {
+        self.clone().acquire_owned()
+    }
+
+    /// [`try_acquire`](Self::try_acquire) with this handle moved into the
+    /// permit, saving a reference count round trip per call.
+    pub(crate) fn acquire_owned(self) -> Result<Permit, Rejected> {
         let mut now = Now::lazy(&*self.shared.clock);
         let (step, state) = {
             let mut m = self.lock();
@@ -174,7 +180,7 @@ impl Breaker {
         self.transitioned(step.transition, state);
         match step.value {
             Ok(ticket) => Ok(Permit {
-                breaker: self.clone(),
+                breaker: self,
                 ticket: Some(ticket),
                 polling: false,
             }),

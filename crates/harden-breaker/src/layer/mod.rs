@@ -246,9 +246,10 @@ where
         let Some(breaker) = self.layer.pick.pick(&req) else {
             return ResponseFuture::unguarded(self.inner.call(req));
         };
-        match breaker.try_acquire() {
+        let limit = breaker.timeout();
+        match breaker.acquire_owned() {
             Ok(mut permit) => {
-                let timeout = breaker.timeout().map(|limit| OnTimeout {
+                let timeout = limit.map(|limit| OnTimeout {
                     limit,
                     request_id: req.extensions().get::<RequestId>().cloned(),
                     format: req.extensions().get::<ErrorFormat>().copied(),
