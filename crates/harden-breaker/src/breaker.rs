@@ -170,6 +170,7 @@ impl Breaker {
 
     /// [`try_acquire`](Self::try_acquire) with this handle moved into the
     /// permit, saving a reference count round trip per call.
+    #[inline]
     pub(crate) fn acquire_owned(self) -> Result<Permit, Rejected> {
         let mut now = Now::lazy(&*self.shared.clock);
         let (step, state) = {
@@ -321,6 +322,7 @@ impl Breaker {
         self.transitioned(transition, state);
     }
 
+    #[inline]
     fn lock(&self) -> MutexGuard<'_, StateMachine> {
         // The machine never panics while locked; a poisoned lock still holds
         // a consistent machine.
@@ -330,6 +332,7 @@ impl Breaker {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    #[inline]
     fn observed(&self) -> bool {
         cfg!(feature = "metrics") || self.shared.listener.is_some()
     }
@@ -355,6 +358,7 @@ impl Breaker {
         }
     }
 
+    #[inline]
     fn complete(&self, ticket: Ticket, outcome: Outcome) {
         let mut now = Now::lazy(&*self.shared.clock);
         let (step, state) = {
@@ -428,6 +432,7 @@ pub struct Permit {
 
 impl Permit {
     /// Records the call's outcome.
+    #[inline]
     pub fn record(mut self, outcome: Outcome) {
         if let Some(ticket) = self.ticket.take() {
             self.breaker.complete(ticket, outcome);

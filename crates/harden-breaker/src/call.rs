@@ -110,8 +110,10 @@ pin_project! {
         Running {
             #[pin]
             future: Fut,
-            #[pin]
-            sleep: Option<Sleep>,
+            // Boxed, and only once the call is still pending after its first
+            // poll: a call that is ready at once (or runs untimed) never pays
+            // for the timer, nor carries its 100-odd bytes around.
+            sleep: Option<Pin<Box<Sleep>>>,
             permit: Option<Permit>,
             classify: Option<C>,
             timeout: Option<Duration>,
@@ -175,7 +177,7 @@ where
             KindProj::Rejected { rejected } => Finish::Output(Err(BreakerError::Rejected(*rejected))),
             KindProj::Running {
                 future,
-                mut sleep,
+                sleep,
                 permit,
                 classify,
                 timeout,
@@ -203,15 +205,15 @@ where
                         };
                         if sleep.is_none() {
                             if guard.breaker().timer_available() {
-                                sleep.set(Some(tokio::time::sleep(limit)));
+                                *sleep = Some(Box::pin(tokio::time::sleep(limit)));
                             } else {
                                 *timeout = None;
                                 return Poll::Pending;
                             }
                         }
-                        match sleep.as_pin_mut() {
+                        match sleep.as_mut() {
                             Some(s) => {
-                                ready!(s.poll(cx));
+                                ready!(s.as_mut().poll(cx));
                                 if let Some(p) = permit.take() {
                                     p.record(Outcome::Timeout);
                                 }

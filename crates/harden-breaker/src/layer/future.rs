@@ -58,8 +58,9 @@ pin_project! {
         Guarded {
             #[pin]
             future: F,
-            #[pin]
-            sleep: Option<Sleep>,
+            // Boxed, and only once the response is still pending after the
+            // first poll: see `crate::call`.
+            sleep: Option<Pin<Box<Sleep>>>,
             permit: Option<Permit>,
             classify: C,
             timeout: Option<OnTimeout>,
@@ -140,7 +141,7 @@ where
             KindProj::Done => return Poll::Ready(Ok(spent())),
             KindProj::Guarded {
                 future,
-                mut sleep,
+                sleep,
                 permit,
                 classify,
                 timeout,
@@ -169,12 +170,12 @@ where
                         *timeout = None;
                         return Poll::Pending;
                     }
-                    sleep.set(Some(tokio::time::sleep(limit)));
+                    *sleep = Some(Box::pin(tokio::time::sleep(limit)));
                 }
-                let Some(s) = sleep.as_pin_mut() else {
+                let Some(s) = sleep.as_mut() else {
                     return Poll::Pending;
                 };
-                ready!(s.poll(cx));
+                ready!(s.as_mut().poll(cx));
                 if let Some(p) = permit.take() {
                     p.record(Outcome::Timeout);
                 }

@@ -59,6 +59,7 @@ impl<'a> Now<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn lazy(clock: &'a dyn Clock) -> Self {
         Now {
             clock: Some(clock),
@@ -66,6 +67,7 @@ impl<'a> Now<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn get(&mut self) -> Instant {
         if let Some(at) = self.at {
             return at;
@@ -178,7 +180,11 @@ impl StateMachine {
         self.tick_at(&mut Now::at(now))
     }
 
+    #[inline]
     pub(crate) fn tick_at(&mut self, now: &mut Now<'_>) -> Option<Transition> {
+        if matches!(self.phase, Phase::Closed | Phase::Disabled) {
+            return None;
+        }
         match &self.phase {
             Phase::Open { until } if now.get() >= *until => {
                 let since = Some(now.get());
@@ -211,6 +217,7 @@ impl StateMachine {
 
     /// [`try_acquire`](Self::try_acquire) reading the time only if needed;
     /// `timed` asks for the start time (for slow calls and reported durations).
+    #[inline]
     pub(crate) fn try_acquire_at(
         &mut self,
         now: &mut Now<'_>,
@@ -221,6 +228,7 @@ impl StateMachine {
         Step { value, transition }
     }
 
+    #[inline]
     fn admit(&mut self, now: &mut Now<'_>, timed: bool) -> Result<Ticket, Rejected> {
         let refuse = |this: &mut Self, reason, retry_after| {
             if reason == RejectReason::Bulkhead {
@@ -272,6 +280,7 @@ impl StateMachine {
         self.record_at(ticket, outcome, &mut Now::at(now))
     }
 
+    #[inline]
     pub(crate) fn record_at(
         &mut self,
         ticket: Ticket,
@@ -316,6 +325,7 @@ impl StateMachine {
         }
     }
 
+    #[inline]
     fn count(
         &mut self,
         ticket: &Ticket,
@@ -362,6 +372,7 @@ impl StateMachine {
     }
 
     /// Whether `failures` or `slow` out of `calls` cross their thresholds.
+    #[inline]
     fn trips(&self, calls: u64, failures: u64, slow: u64) -> bool {
         let s = &self.settings;
         let over = |count: u64, percent: u8| {

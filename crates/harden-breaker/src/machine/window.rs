@@ -114,7 +114,10 @@ impl CountWindow {
         *slot = if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
         self.failures += u32::from(failed);
         self.slow += u32::from(slow);
-        self.next = (self.next + 1) % self.slots.len();
+        self.next += 1;
+        if self.next == self.slots.len() {
+            self.next = 0;
+        }
     }
 }
 
