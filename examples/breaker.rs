@@ -72,8 +72,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let breaker = Breaker::builder("upstream")
         .error_threshold_percent(number("HARDEN_BREAKER_THRESHOLD_PERCENT", 50)?)
         .minimum_calls(number("HARDEN_BREAKER_MIN_CALLS", 5)?)
-        .reset_timeout(Duration::from_millis(number("HARDEN_BREAKER_RESET_MS", 2000)?))
-        .timeout(Duration::from_millis(number("HARDEN_BREAKER_TIMEOUT_MS", 1000)?))
+        .reset_timeout(Duration::from_millis(number(
+            "HARDEN_BREAKER_RESET_MS",
+            2000,
+        )?))
+        .timeout(Duration::from_millis(number(
+            "HARDEN_BREAKER_TIMEOUT_MS",
+            1000,
+        )?))
         .on_event(|e: &Event<'_>| {
             if let EventKind::Transition { from, to } = e.kind {
                 println!("breaker {}: {from} -> {to}", e.breaker);
@@ -193,7 +199,9 @@ fn upstream_authority(url: &str) -> Result<Authority, String> {
     let bad = |why: &str| format!("HARDEN_UPSTREAM `{url}` {why}");
     let uri: Uri = url.parse().map_err(|_| bad("is not a URL"))?;
     if uri.scheme() != Some(&Scheme::HTTP) {
-        return Err(bad("must start with http:// (this example's client speaks plain HTTP)"));
+        return Err(bad(
+            "must start with http:// (this example's client speaks plain HTTP)",
+        ));
     }
     if uri.path_and_query().is_some_and(|p| p.as_str() != "/") {
         return Err(bad("must have no path"));

@@ -83,7 +83,9 @@ fn state(answer: &Answer) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_opens_on_a_failing_upstream_and_closes_when_it_recovers() {
     let Some(binary) = example_binary() else {
-        common::skip("the `breaker` example is not built (run `cargo test` without target filters)");
+        common::skip(
+            "the `breaker` example is not built (run `cargo test` without target filters)",
+        );
         return;
     };
     let up = Upstream::default();
@@ -141,9 +143,17 @@ async fn the_example_opens_on_a_failing_upstream_and_closes_when_it_recovers() {
     assert_eq!(open.retry_after.as_deref(), Some("1"));
     let v: serde_json::Value = serde_json::from_str(&open.body).unwrap();
     assert_eq!(v["error"]["status"], 503);
-    assert_eq!(up.hits.load(Ordering::SeqCst), hits, "the upstream is spared");
+    assert_eq!(
+        up.hits.load(Ordering::SeqCst),
+        hits,
+        "the upstream is spared"
+    );
     let s = fetch(&client, status_url.clone()).await;
-    assert!(matches!(state(&s).as_str(), "open" | "half_open"), "{}", s.body);
+    assert!(
+        matches!(state(&s).as_str(), "open" | "half_open"),
+        "{}",
+        s.body
+    );
 
     up.failing.store(false, Ordering::SeqCst);
     let mut recovered = false;

@@ -11,7 +11,8 @@ use crate::clock::Clock;
 use crate::config::{BreakerBuilder, Settings};
 use crate::event::{Event, EventKind, Listener};
 use crate::machine::{
-    Completed, Now, Counters, Outcome, Rejected, State, StateMachine, Ticket, Transition, WindowStats,
+    Completed, Counters, Now, Outcome, Rejected, State, StateMachine, Ticket, Transition,
+    WindowStats,
 };
 use crate::snapshot::Snapshot;
 

@@ -174,7 +174,9 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let finish = match this.kind.as_mut().project() {
-            KindProj::Rejected { rejected } => Finish::Output(Err(BreakerError::Rejected(*rejected))),
+            KindProj::Rejected { rejected } => {
+                Finish::Output(Err(BreakerError::Rejected(*rejected)))
+            }
             KindProj::Running {
                 future,
                 sleep,

@@ -66,7 +66,10 @@ impl Default for ManualClock {
 impl fmt::Debug for ManualClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ManualClock")
-            .field("elapsed", &Duration::from_nanos(self.offset_nanos.load(Ordering::SeqCst)))
+            .field(
+                "elapsed",
+                &Duration::from_nanos(self.offset_nanos.load(Ordering::SeqCst)),
+            )
             .finish()
     }
 }

@@ -1,14 +1,7 @@
 //! Behind the `metrics` feature: counters, a state gauge and a latency
 //! histogram through the `metrics` facade.
 //!
-//! | metric | kind | labels |
-//! |---|---|---|
-//! | `harden_breaker_calls_total` | counter | `breaker`, `outcome` (`success`, `failure`, `timeout`, `ignored`, `cancelled`) |
-//! | `harden_breaker_slow_calls_total` | counter | `breaker` |
-//! | `harden_breaker_rejections_total` | counter | `breaker`, `reason` (`open`, `half-open-full`, `forced-open`, `bulkhead-full`) |
-//! | `harden_breaker_transitions_total` | counter | `breaker`, `from`, `to` |
-//! | `harden_breaker_state` | gauge, 1 for the current state, 0 for the others | `breaker`, `state` |
-//! | `harden_breaker_call_duration_seconds` | histogram | `breaker` |
+//! The metric names and labels are listed in the crate docs.
 //!
 //! The handles are registered with the recorder installed when the breaker
 //! reports its first event, so install the recorder before serving traffic.

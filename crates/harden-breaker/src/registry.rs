@@ -131,7 +131,12 @@ where
         if map.len() >= self.inner.capacity {
             self.make_room(&mut map, now);
         }
-        let breaker = self.inner.template.clone().name(self.name_for(key)).build_checked();
+        let breaker = self
+            .inner
+            .template
+            .clone()
+            .name(self.name_for(key))
+            .build_checked();
         map.insert(
             key.clone(),
             Entry {

@@ -139,7 +139,10 @@ async fn concurrent_failures_open_the_breaker_once() {
         .minimum_calls(10)
         .no_timeout()
         .on_event(move |e: &harden_breaker::Event<'_>| {
-            if let harden_breaker::EventKind::Transition { to: State::Open, .. } = e.kind {
+            if let harden_breaker::EventKind::Transition {
+                to: State::Open, ..
+            } = e.kind
+            {
                 seen.fetch_add(1, Ordering::SeqCst);
             }
         })
@@ -163,7 +166,11 @@ async fn concurrent_failures_open_the_breaker_once() {
         h.await.unwrap();
     }
     assert_eq!(b.state(), State::Open);
-    assert_eq!(opened.load(Ordering::SeqCst), 1, "one open event for the storm");
+    assert_eq!(
+        opened.load(Ordering::SeqCst),
+        1,
+        "one open event for the storm"
+    );
     let s = b.stats();
     assert_eq!(s.in_flight, 0);
     assert_eq!(s.counters.permitted + s.counters.rejected, TASKS as u64);

@@ -77,7 +77,8 @@ impl Upstream {
             async move {
                 let mut res = Response::new(format!("status {status}"));
                 *res.status_mut() = StatusCode::from_u16(status).unwrap();
-                res.headers_mut().insert("x-upstream", "yes".parse().unwrap());
+                res.headers_mut()
+                    .insert("x-upstream", "yes".parse().unwrap());
                 Ok(res)
             }
         })
@@ -146,7 +147,10 @@ async fn item_02_server_errors_and_connection_errors_count_client_errors_do_not(
         Err::<Response<String>, _>(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
     });
     let err = b.layer().layer(failing).oneshot(Request::new(())).await;
-    assert_eq!(err.unwrap_err().kind(), std::io::ErrorKind::ConnectionRefused);
+    assert_eq!(
+        err.unwrap_err().kind(),
+        std::io::ErrorKind::ConnectionRefused
+    );
     assert_eq!(b.stats().counters.failures, 3);
 }
 
@@ -177,7 +181,9 @@ async fn item_02_a_filtered_error_is_returned_but_not_counted() {
         Err(_) => Outcome::Failure,
         Ok(()) => Outcome::Success,
     };
-    let r = b.call_with(filter, || async { Err("not found: order 7") }).await;
+    let r = b
+        .call_with(filter, || async { Err("not found: order 7") })
+        .await;
     assert_eq!(r.unwrap_err().into_inner(), Some("not found: order 7"));
     assert_eq!(b.state(), State::Closed);
     let s = b.stats();
@@ -193,7 +199,9 @@ async fn item_02_a_business_error_can_be_recorded_as_a_success() {
         Err(_) => Outcome::Failure,
         Ok(()) => Outcome::Success,
     };
-    let r = b.call_with(business, || async { Err("insufficient funds") }).await;
+    let r = b
+        .call_with(business, || async { Err("insufficient funds") })
+        .await;
     assert!(matches!(r, Err(BreakerError::Inner(_))));
     assert_eq!(b.state(), State::Closed);
     assert_eq!(b.stats().counters.successes, 1);
@@ -324,11 +332,7 @@ fn item_03_the_warm_up_period_never_trips() {
 #[test]
 fn item_04_slow_call_rate_opens_the_breaker() {
     let clock = ManualClock::new();
-    let (b, seen) = events(
-        builder(&clock)
-            .minimum_calls(4)
-            .slow_calls(SEC * 2, 50),
-    );
+    let (b, seen) = events(builder(&clock).minimum_calls(4).slow_calls(SEC * 2, 50));
     let b = b.build().unwrap();
     for slow in [false, true, false, true] {
         let permit = b.try_acquire().unwrap();
@@ -407,17 +411,24 @@ async fn item_05_a_fallback_answers_instead_of_the_503() {
     let b = builder(&clock).build().unwrap();
     b.trip();
     let up = Upstream::new(200);
-    let layer = b
-        .layer()
-        .fallback(|parts: &http::request::Parts, rejected: &harden_breaker::Rejected| {
+    let layer = b.layer().fallback(
+        |parts: &http::request::Parts, rejected: &harden_breaker::Rejected| {
             assert_eq!(rejected.reason(), RejectReason::Open);
-            (parts.method == http::Method::GET).then(|| Response::new(Bytes::from_static(b"cached")))
-        });
+            (parts.method == http::Method::GET)
+                .then(|| Response::new(Bytes::from_static(b"cached")))
+        },
+    );
     let svc = layer.layer(up.service());
     let res = svc.clone().oneshot(Request::new(())).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.extensions().get::<Rejection>().unwrap().reason(), "open");
-    assert_eq!(res.into_body().collect().await.unwrap().to_bytes(), "cached");
+    assert_eq!(
+        res.extensions().get::<Rejection>().unwrap().reason(),
+        "open"
+    );
+    assert_eq!(
+        res.into_body().collect().await.unwrap().to_bytes(),
+        "cached"
+    );
     // The fallback declines a POST: the 503 as usual.
     let post = Request::post("/").body(()).unwrap();
     let res = svc.oneshot(post).await.unwrap();
@@ -442,10 +453,7 @@ fn item_06_open_becomes_half_open_after_the_reset_timeout_at_the_next_call() {
     drop(trial);
     assert_eq!(
         transitions(&seen),
-        [
-            (State::Closed, State::Open),
-            (State::Open, State::HalfOpen)
-        ]
+        [(State::Closed, State::Open), (State::Open, State::HalfOpen)]
     );
 }
 
@@ -458,7 +466,11 @@ async fn item_06_the_default_clock_follows_tokios_paused_time() {
         .unwrap();
     fail(&b);
     tokio::time::advance(SEC * 30).await;
-    assert_eq!(b.state(), State::HalfOpen, "a state query makes the change too");
+    assert_eq!(
+        b.state(),
+        State::HalfOpen,
+        "a state query makes the change too"
+    );
 }
 
 // ---- 7. Half-open admits exactly N ----
@@ -466,12 +478,19 @@ async fn item_06_the_default_clock_follows_tokios_paused_time() {
 #[test]
 fn item_07_half_open_admits_exactly_one_trial_by_default() {
     let clock = ManualClock::new();
-    let b = builder(&clock).minimum_calls(1).reset_timeout(SEC).build().unwrap();
+    let b = builder(&clock)
+        .minimum_calls(1)
+        .reset_timeout(SEC)
+        .build()
+        .unwrap();
     fail(&b);
     clock.advance(SEC);
     let trial = b.try_acquire().unwrap();
     for _ in 0..10 {
-        assert_eq!(b.try_acquire().unwrap_err().reason(), RejectReason::HalfOpenFull);
+        assert_eq!(
+            b.try_acquire().unwrap_err().reason(),
+            RejectReason::HalfOpenFull
+        );
     }
     trial.success();
     assert_eq!(b.state(), State::Closed);
@@ -491,10 +510,18 @@ async fn item_07_half_open_admits_exactly_n_trials_and_answers_the_rest_503() {
     let trials: Vec<_> = (0..4).map(|_| b.try_acquire().unwrap()).collect();
     assert!(trials.iter().all(|t| t.is_trial()));
     let up = Upstream::new(200);
-    let res = b.layer().layer(up.service()).oneshot(Request::new(())).await.unwrap();
+    let res = b
+        .layer()
+        .layer(up.service())
+        .oneshot(Request::new(()))
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(res.headers()["retry-after"], "1");
-    assert_eq!(res.extensions().get::<Rejection>().unwrap().reason(), "half-open-full");
+    assert_eq!(
+        res.extensions().get::<Rejection>().unwrap().reason(),
+        "half-open-full"
+    );
     assert_eq!(up.calls(), 0);
     for t in trials {
         t.success();
@@ -507,12 +534,20 @@ async fn item_07_half_open_admits_exactly_n_trials_and_answers_the_rest_503() {
 #[test]
 fn item_08_a_successful_trial_closes_a_failed_one_reopens() {
     let clock = ManualClock::new();
-    let b = builder(&clock).minimum_calls(1).reset_timeout(SEC).build().unwrap();
+    let b = builder(&clock)
+        .minimum_calls(1)
+        .reset_timeout(SEC)
+        .build()
+        .unwrap();
     fail(&b);
     clock.advance(SEC);
     fail(&b);
     assert_eq!(b.state(), State::Open);
-    assert_eq!(b.stats().retry_after, Some(SEC), "a full reset timeout again");
+    assert_eq!(
+        b.stats().retry_after,
+        Some(SEC),
+        "a full reset timeout again"
+    );
     clock.advance(SEC);
     succeed(&b);
     assert_eq!(b.state(), State::Closed);
@@ -569,7 +604,11 @@ fn item_08_a_hung_trial_reopens_after_the_maximum_half_open_wait() {
 #[test]
 fn item_09_a_call_started_while_closed_does_not_close_the_breaker_by_succeeding_late() {
     let clock = ManualClock::new();
-    let b = builder(&clock).minimum_calls(2).reset_timeout(SEC).build().unwrap();
+    let b = builder(&clock)
+        .minimum_calls(2)
+        .reset_timeout(SEC)
+        .build()
+        .unwrap();
     let slow = b.try_acquire().unwrap();
     fail(&b);
     fail(&b);
@@ -590,7 +629,11 @@ fn item_09_a_call_started_while_closed_does_not_close_the_breaker_by_succeeding_
 #[test]
 fn item_09_a_late_failure_neither_reopens_nor_counts_in_the_new_window() {
     let clock = ManualClock::new();
-    let b = builder(&clock).minimum_calls(1).reset_timeout(SEC).build().unwrap();
+    let b = builder(&clock)
+        .minimum_calls(1)
+        .reset_timeout(SEC)
+        .build()
+        .unwrap();
     let before = b.try_acquire().unwrap();
     fail(&b);
     clock.advance(SEC);
@@ -607,11 +650,18 @@ fn item_09_a_late_failure_neither_reopens_nor_counts_in_the_new_window() {
 #[tokio::test]
 async fn item_10_an_ignored_error_gives_the_half_open_permit_back() {
     let clock = ManualClock::new();
-    let b = builder(&clock).minimum_calls(1).reset_timeout(SEC).build().unwrap();
+    let b = builder(&clock)
+        .minimum_calls(1)
+        .reset_timeout(SEC)
+        .build()
+        .unwrap();
     fail(&b);
     clock.advance(SEC);
     let r = b
-        .call_with(|_: &Result<(), &str>| Outcome::Ignored, || async { Err("ignored") })
+        .call_with(
+            |_: &Result<(), &str>| Outcome::Ignored,
+            || async { Err("ignored") },
+        )
         .await;
     assert!(matches!(r, Err(BreakerError::Inner("ignored"))));
     assert_eq!(b.state(), State::HalfOpen);
@@ -639,7 +689,10 @@ async fn item_11_a_dropped_call_releases_its_permit_and_counts_as_cancelled() {
     assert_eq!(b.stats().in_flight, 1);
     drop(call);
     let s = b.stats();
-    assert_eq!((s.in_flight, s.counters.cancelled, s.counters.failures), (0, 1, 1));
+    assert_eq!(
+        (s.in_flight, s.counters.cancelled, s.counters.failures),
+        (0, 1, 1)
+    );
     assert_eq!(s.state, State::HalfOpen);
     assert!(b.try_acquire().unwrap().is_trial());
 }
@@ -675,7 +728,11 @@ async fn item_11_cancellations_can_count_as_failures() {
 #[tokio::test]
 async fn item_11_a_panicking_call_counts_as_a_failure_and_releases_its_permit() {
     let clock = ManualClock::new();
-    let b = builder(&clock).minimum_calls(1).capacity(1).build().unwrap();
+    let b = builder(&clock)
+        .minimum_calls(1)
+        .capacity(1)
+        .build()
+        .unwrap();
     let b2 = b.clone();
     let joined = tokio::spawn(async move {
         b2.call(|| async {
@@ -690,7 +747,10 @@ async fn item_11_a_panicking_call_counts_as_a_failure_and_releases_its_permit() 
     .await;
     assert!(joined.unwrap_err().is_panic());
     let s = b.stats();
-    assert_eq!((s.in_flight, s.counters.failures, s.counters.cancelled), (0, 1, 0));
+    assert_eq!(
+        (s.in_flight, s.counters.failures, s.counters.cancelled),
+        (0, 1, 0)
+    );
     assert_eq!(s.state, State::Open);
 }
 
@@ -738,10 +798,19 @@ async fn item_12_a_timeout_counts_once_and_drops_the_inner_future() {
     }));
     let res = svc.oneshot(Request::new(())).await.unwrap();
     assert_eq!(res.status(), StatusCode::GATEWAY_TIMEOUT);
-    assert_eq!(res.extensions().get::<Rejection>().unwrap().reason(), "timeout");
-    assert!(dropped.load(Ordering::SeqCst), "the inner future was dropped");
+    assert_eq!(
+        res.extensions().get::<Rejection>().unwrap().reason(),
+        "timeout"
+    );
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the inner future was dropped"
+    );
     let c = b.stats().counters;
-    assert_eq!((c.timeouts, c.failures, c.cancelled, c.permitted), (1, 0, 0, 1));
+    assert_eq!(
+        (c.timeouts, c.failures, c.cancelled, c.permitted),
+        (1, 0, 0, 1)
+    );
     assert_eq!(b.stats().in_flight, 0);
     let calls = seen
         .lock()
@@ -768,7 +837,10 @@ async fn item_12_an_outer_timeout_does_not_leak_the_half_open_permit() {
     });
     assert!(tokio::time::timeout(SEC, slow).await.is_err());
     let s = b.stats();
-    assert_eq!((s.state, s.in_flight, s.counters.cancelled), (State::HalfOpen, 0, 1));
+    assert_eq!(
+        (s.state, s.in_flight, s.counters.cancelled),
+        (State::HalfOpen, 0, 1)
+    );
     assert!(b.try_acquire().unwrap().is_trial());
 }
 
@@ -784,11 +856,23 @@ async fn item_13_the_bulkhead_rejects_over_capacity_distinct_from_open() {
     let full = b.try_acquire().unwrap_err();
     assert_eq!(full.reason(), RejectReason::Bulkhead);
     let up = Upstream::new(200);
-    let res = b.layer().layer(up.service()).oneshot(Request::new(())).await.unwrap();
+    let res = b
+        .layer()
+        .layer(up.service())
+        .oneshot(Request::new(()))
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(res.extensions().get::<Rejection>().unwrap().reason(), "bulkhead-full");
+    assert_eq!(
+        res.extensions().get::<Rejection>().unwrap().reason(),
+        "bulkhead-full"
+    );
     assert_eq!(up.calls(), 0);
-    assert_eq!(b.state(), State::Closed, "a full bulkhead is not an open breaker");
+    assert_eq!(
+        b.state(),
+        State::Closed,
+        "a full bulkhead is not an open breaker"
+    );
     let c = b.stats().counters;
     assert_eq!((c.bulkhead_rejected, c.rejected), (2, 0));
     a.success();
@@ -807,7 +891,10 @@ fn item_14_forced_open_rejects_everything_until_reset() {
     b.force_open();
     clock.advance(SEC * 3600);
     let r = b.try_acquire().unwrap_err();
-    assert_eq!((r.reason(), r.retry_after()), (RejectReason::ForcedOpen, None));
+    assert_eq!(
+        (r.reason(), r.retry_after()),
+        (RejectReason::ForcedOpen, None)
+    );
     b.reset();
     succeed(&b);
 }
@@ -900,7 +987,10 @@ async fn item_15_success_failure_timeout_and_rejection_events_are_reported() {
             _ => None,
         })
         .collect();
-    assert_eq!(outcomes, [Outcome::Success, Outcome::Failure, Outcome::Timeout]);
+    assert_eq!(
+        outcomes,
+        [Outcome::Success, Outcome::Failure, Outcome::Timeout]
+    );
     assert!(seen.lock().unwrap().contains(&EventKind::Rejected {
         reason: RejectReason::Open
     }));
@@ -923,10 +1013,19 @@ async fn item_16_per_key_breakers_are_independent() {
     });
     let svc = layer.layer(up.service());
     let get = |path: &str| Request::get(path).body(()).unwrap();
-    assert_eq!(svc.clone().oneshot(get("/a/1")).await.unwrap().status(), 500);
-    assert_eq!(svc.clone().oneshot(get("/a/2")).await.unwrap().status(), 503);
+    assert_eq!(
+        svc.clone().oneshot(get("/a/1")).await.unwrap().status(),
+        500
+    );
+    assert_eq!(
+        svc.clone().oneshot(get("/a/2")).await.unwrap().status(),
+        503
+    );
     up.set(200);
-    assert_eq!(svc.clone().oneshot(get("/b/1")).await.unwrap().status(), 200);
+    assert_eq!(
+        svc.clone().oneshot(get("/b/1")).await.unwrap().status(),
+        200
+    );
     assert_eq!(registry.get(&"a".to_owned()).state(), State::Open);
     assert_eq!(registry.get(&"b".to_owned()).state(), State::Closed);
     assert_eq!(registry.get(&"a".to_owned()).name(), "test:a");
@@ -961,12 +1060,9 @@ fn item_16_the_registry_is_bounded_and_forgets_idle_keys() {
 
 #[test]
 fn item_16_an_idle_timeout_shorter_than_the_reset_timeout_is_refused() {
-    let err = BreakerRegistry::<String>::new(
-        Breaker::builder("r").reset_timeout(SEC * 30),
-        10,
-        SEC * 10,
-    )
-    .unwrap_err();
+    let err =
+        BreakerRegistry::<String>::new(Breaker::builder("r").reset_timeout(SEC * 30), 10, SEC * 10)
+            .unwrap_err();
     assert!(err.to_string().contains("10s"), "{err}");
     assert!(err.to_string().contains("30s"), "{err}");
 }
@@ -1000,14 +1096,21 @@ fn item_17_a_snapshot_restarts_the_breaker_open_for_the_time_left() {
 
     let later = snap.taken_at() + SEC * 5;
     assert_eq!(snap.open_remaining_at(later), SEC * 15);
-    assert_eq!(snap.open_remaining_at(snap.taken_at() + SEC * 99), Duration::ZERO);
+    assert_eq!(
+        snap.open_remaining_at(snap.taken_at() + SEC * 99),
+        Duration::ZERO
+    );
 
     let clock2 = ManualClock::new();
     let restarted = builder(&clock2).restore(snap.clone()).build().unwrap();
     assert_eq!(restarted.state(), State::Open);
     let left = restarted.stats().retry_after.unwrap();
     assert!(left <= SEC * 20 && left > SEC * 19, "{left:?}");
-    assert_eq!(restarted.stats().counters.failures, 0, "counters restart at zero");
+    assert_eq!(
+        restarted.stats().counters.failures,
+        0,
+        "counters restart at zero"
+    );
     clock2.advance(SEC * 20);
     assert!(restarted.try_acquire().unwrap().is_trial());
 }

@@ -105,14 +105,32 @@ fn calls_rejections_transitions_state_and_latency_are_recorded() {
         assert!(b.try_acquire().is_err());
         assert!(b.try_acquire().is_err());
     });
-    assert_eq!(memory.counter("harden_breaker_calls_total{breaker=db,outcome=success}"), 1);
-    assert_eq!(memory.counter("harden_breaker_calls_total{breaker=db,outcome=failure}"), 2);
-    assert_eq!(memory.counter("harden_breaker_rejections_total{breaker=db,reason=open}"), 2);
+    assert_eq!(
+        memory.counter("harden_breaker_calls_total{breaker=db,outcome=success}"),
+        1
+    );
+    assert_eq!(
+        memory.counter("harden_breaker_calls_total{breaker=db,outcome=failure}"),
+        2
+    );
+    assert_eq!(
+        memory.counter("harden_breaker_rejections_total{breaker=db,reason=open}"),
+        2
+    );
     assert_eq!(
         memory.counter("harden_breaker_transitions_total{breaker=db,from=closed,to=open}"),
         1
     );
-    assert_eq!(memory.gauge("harden_breaker_state{breaker=db,state=open}"), 1.0);
-    assert_eq!(memory.gauge("harden_breaker_state{breaker=db,state=closed}"), 0.0);
-    assert_eq!(memory.counter("harden_breaker_call_duration_seconds{breaker=db}"), 3);
+    assert_eq!(
+        memory.gauge("harden_breaker_state{breaker=db,state=open}"),
+        1.0
+    );
+    assert_eq!(
+        memory.gauge("harden_breaker_state{breaker=db,state=closed}"),
+        0.0
+    );
+    assert_eq!(
+        memory.counter("harden_breaker_call_duration_seconds{breaker=db}"),
+        3
+    );
 }

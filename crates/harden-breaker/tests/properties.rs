@@ -68,7 +68,16 @@ fn config() -> impl Strategy<Value = Config> {
         proptest::option::of(100u64..2_000),
     )
         .prop_map(
-            |(half_open_calls, minimum_calls, threshold, at_or_above, capacity, count_window, max_half_open_wait, slow)| Config {
+            |(
+                half_open_calls,
+                minimum_calls,
+                threshold,
+                at_or_above,
+                capacity,
+                count_window,
+                max_half_open_wait,
+                slow,
+            )| Config {
                 half_open_calls,
                 minimum_calls,
                 threshold,
@@ -129,10 +138,19 @@ impl Model {
     }
 }
 
-fn check(m: &mut StateMachine, model: &Model, c: &Config, now: Instant) -> Result<(), TestCaseError> {
+fn check(
+    m: &mut StateMachine,
+    model: &Model,
+    c: &Config,
+    now: Instant,
+) -> Result<(), TestCaseError> {
     let n = c.half_open_calls;
     let k = m.counters();
-    prop_assert!(m.trials_admitted() <= n, "{} trials admitted", m.trials_admitted());
+    prop_assert!(
+        m.trials_admitted() <= n,
+        "{} trials admitted",
+        m.trials_admitted()
+    );
     prop_assert!(model.trials_in_episode <= n);
     if m.state() == State::HalfOpen {
         prop_assert_eq!(m.trials_admitted(), model.trials_in_episode);
@@ -147,7 +165,10 @@ fn check(m: &mut StateMachine, model: &Model, c: &Config, now: Instant) -> Resul
         k.permitted,
         k.successes + k.failures + k.timeouts + k.ignored + k.cancelled + u64::from(m.in_flight())
     );
-    prop_assert_eq!(model.attempts, k.permitted + k.rejected + k.bulkhead_rejected);
+    prop_assert_eq!(
+        model.attempts,
+        k.permitted + k.rejected + k.bulkhead_rejected
+    );
     let w = m.window(now);
     prop_assert!(w.failures <= w.calls && w.slow <= w.calls);
     Ok(())

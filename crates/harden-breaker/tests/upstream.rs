@@ -41,7 +41,9 @@ async fn handler(AxumState(up): AxumState<Upstream>) -> (AxumStatus, &'static st
 async fn serve(up: Upstream) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = Router::new().route("/item", routing::get(handler)).with_state(up);
+    let app = Router::new()
+        .route("/item", routing::get(handler))
+        .with_state(up);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -97,7 +99,11 @@ async fn a_failing_upstream_opens_the_breaker_and_a_recovered_one_closes_it() {
     let (status, retry) = get(&svc, addr).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(retry.as_deref(), Some("1"));
-    assert_eq!(up.hits.load(Ordering::SeqCst), hits, "upstream not called while open");
+    assert_eq!(
+        up.hits.load(Ordering::SeqCst),
+        hits,
+        "upstream not called while open"
+    );
 
     up.failing.store(false, Ordering::SeqCst);
     let mut recovered = false;
@@ -127,7 +133,11 @@ async fn refused_connections_count_as_failures() {
         .unwrap();
     let svc = client(&breaker);
     for _ in 0..2 {
-        assert_eq!(get(&svc, addr).await.0, StatusCode::BAD_GATEWAY, "a client error");
+        assert_eq!(
+            get(&svc, addr).await.0,
+            StatusCode::BAD_GATEWAY,
+            "a client error"
+        );
     }
     assert_eq!(breaker.state(), State::Open);
     assert_eq!(get(&svc, addr).await.0, StatusCode::SERVICE_UNAVAILABLE);

@@ -430,7 +430,11 @@ pub(crate) fn validate_name(name: &str) -> Result<(), ConfigError> {
     })
 }
 
-fn check_percent(setting: &'static str, value: u8, comparison: Comparison) -> Result<(), ConfigError> {
+fn check_percent(
+    setting: &'static str,
+    value: u8,
+    comparison: Comparison,
+) -> Result<(), ConfigError> {
     if value > 100 {
         return Err(ConfigError::Percent { setting, value });
     }

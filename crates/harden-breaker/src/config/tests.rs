@@ -20,16 +20,28 @@ fn bad_settings_are_errors_quoting_the_value() {
         (Breaker::builder("a\nb"), "control characters"),
         (Breaker::builder("x".repeat(129)), "longer than 128"),
         (Breaker::builder("b").error_threshold_percent(101), "101%"),
-        (Breaker::builder("b").error_threshold_percent(100), "can never be exceeded"),
+        (
+            Breaker::builder("b").error_threshold_percent(100),
+            "can never be exceeded",
+        ),
         (
             Breaker::builder("b")
                 .comparison(Comparison::AtOrAbove)
                 .error_threshold_percent(0),
             "every window",
         ),
-        (Breaker::builder("b").reset_timeout(Duration::ZERO), "reset timeout of 0ns"),
-        (Breaker::builder("b").timeout(Duration::ZERO), "timeout of 0ns"),
-        (Breaker::builder("b").half_open_calls(0), "half-open calls of 0"),
+        (
+            Breaker::builder("b").reset_timeout(Duration::ZERO),
+            "reset timeout of 0ns",
+        ),
+        (
+            Breaker::builder("b").timeout(Duration::ZERO),
+            "timeout of 0ns",
+        ),
+        (
+            Breaker::builder("b").half_open_calls(0),
+            "half-open calls of 0",
+        ),
         (Breaker::builder("b").capacity(0), "capacity of 0"),
         (Breaker::builder("b").count_window(0), "window size of 0"),
         (

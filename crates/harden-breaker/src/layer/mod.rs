@@ -72,8 +72,8 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use self::future::ResponseFuture;
 use self::future::OnTimeout;
+pub use self::future::ResponseFuture;
 pub use self::policy::{ByKey, ClassifyResponse, Fallback, PickBreaker, ServerErrorsFail};
 use crate::breaker::Breaker;
 use crate::machine::{RejectReason, Rejected};

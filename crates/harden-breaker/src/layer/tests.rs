@@ -66,8 +66,7 @@ async fn the_504_carries_the_request_id_and_format() {
 
 #[tokio::test]
 async fn a_request_without_a_key_passes_unguarded() {
-    let registry =
-        BreakerRegistry::new(Breaker::builder("k"), 4, Duration::from_secs(60)).unwrap();
+    let registry = BreakerRegistry::new(Breaker::builder("k"), 4, Duration::from_secs(60)).unwrap();
     let layer = BreakerLayer::keyed(registry.clone(), |req: &Request<()>| {
         req.headers()
             .get("x-tenant")
@@ -78,7 +77,10 @@ async fn a_request_without_a_key_passes_unguarded() {
     let res = svc.clone().oneshot(Request::new(())).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(registry.is_empty());
-    let req = Request::builder().header("x-tenant", "t1").body(()).unwrap();
+    let req = Request::builder()
+        .header("x-tenant", "t1")
+        .body(())
+        .unwrap();
     svc.oneshot(req).await.unwrap();
     assert_eq!(registry.len(), 1);
 }

@@ -293,10 +293,7 @@ impl StateMachine {
             .map_or(Duration::ZERO, |s| now.get().saturating_duration_since(s));
         let slow = outcome.is_counted()
             && ticket.started.is_some()
-            && self
-                .settings
-                .slow
-                .is_some_and(|s| elapsed >= s.threshold);
+            && self.settings.slow.is_some_and(|s| elapsed >= s.threshold);
         let c = &mut self.counters;
         match outcome {
             Outcome::Success => c.successes += 1,
@@ -382,7 +379,8 @@ impl StateMachine {
                 Comparison::AtOrAbove => lhs >= rhs,
             }
         };
-        calls > 0 && (over(failures, s.error_threshold) || s.slow.is_some_and(|x| over(slow, x.rate)))
+        calls > 0
+            && (over(failures, s.error_threshold) || s.slow.is_some_and(|x| over(slow, x.rate)))
     }
 
     fn open(&mut self, now: &mut Now<'_>) -> Transition {

@@ -46,12 +46,26 @@ fn half_open_reopens_as_soon_as_the_trial_rate_is_certain_to_trip() {
     let tickets: Vec<_> = (0..4).map(|_| m.try_acquire(t1).value.unwrap()).collect();
     let mut it = tickets.into_iter();
     // 2 of 4 is 50 %, not above it: still undecided after two failures.
-    assert!(m.record(it.next().unwrap(), Outcome::Failure, t1).transition.is_none());
-    assert!(m.record(it.next().unwrap(), Outcome::Failure, t1).transition.is_none());
-    let t = m.record(it.next().unwrap(), Outcome::Failure, t1).transition;
+    assert!(
+        m.record(it.next().unwrap(), Outcome::Failure, t1)
+            .transition
+            .is_none()
+    );
+    assert!(
+        m.record(it.next().unwrap(), Outcome::Failure, t1)
+            .transition
+            .is_none()
+    );
+    let t = m
+        .record(it.next().unwrap(), Outcome::Failure, t1)
+        .transition;
     assert_eq!(t.map(|t| t.to), Some(State::Open));
     // The fourth trial ends after the decision: late.
-    assert!(m.record(it.next().unwrap(), Outcome::Success, t1).value.late);
+    assert!(
+        m.record(it.next().unwrap(), Outcome::Success, t1)
+            .value
+            .late
+    );
     assert_eq!(m.in_flight(), 0);
 }
 

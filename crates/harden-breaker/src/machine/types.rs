@@ -4,6 +4,9 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+#[cfg(doc)]
+use super::StateMachine;
+
 /// The state of a breaker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -303,4 +306,3 @@ impl WindowStats {
 fn rate(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
 }
-

@@ -242,7 +242,11 @@ mod tests {
         let t0 = Instant::now();
         let mut w = Window::time(Duration::from_millis(100), 4, t0);
         for i in 0..4 {
-            w.record(&mut Now::at(t0 + Duration::from_millis(25 * i)), true, false);
+            w.record(
+                &mut Now::at(t0 + Duration::from_millis(25 * i)),
+                true,
+                false,
+            );
         }
         assert_eq!(stats(&mut w, t0 + Duration::from_millis(99)), (4, 4, 0));
         assert_eq!(stats(&mut w, t0 + Duration::from_secs(3600)), (0, 0, 0));
