@@ -210,3 +210,18 @@ async fn aborted_tasks_give_their_permits_back() {
     assert_eq!((s.in_flight, s.counters.cancelled), (0, 8));
     assert!(b.try_acquire().is_ok());
 }
+
+#[test]
+fn breakers_permits_calls_and_layers_cross_threads() {
+    fn shared<T: Send + Sync>() {}
+    fn sent<T: Send>(_: &T) {}
+    shared::<Breaker>();
+    shared::<harden_breaker::Permit>();
+    shared::<harden_breaker::BreakerLayer>();
+    shared::<harden_breaker::BreakerRegistry<String>>();
+    let b = Breaker::builder("send").build().unwrap();
+    let call = b.call(|| async { Ok::<_, Infallible>(()) });
+    sent(&call);
+    drop(call);
+    assert_eq!(b.stats().counters.cancelled, 1);
+}
