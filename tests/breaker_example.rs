@@ -3,7 +3,12 @@
 //! `Retry-After`, `GET /breaker` says `open`) and closes again once the
 //! upstream recovers. Real time, a short reset time, every wait bounded.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
