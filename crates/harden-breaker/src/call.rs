@@ -158,12 +158,6 @@ impl<Fut, C> fmt::Debug for Call<Fut, C> {
     }
 }
 
-/// What a finished poll of a running call leaves behind.
-enum Finish<T, E> {
-    Output(Result<T, BreakerError<E>>),
-    TimedOut(Duration),
-}
-
 impl<Fut, C, T, E> Future for Call<Fut, C>
 where
     Fut: Future<Output = Result<T, E>>,
@@ -173,10 +167,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let finish = match this.kind.as_mut().project() {
+        let limit = match this.kind.as_mut().project() {
             KindProj::Rejected { rejected } => {
-                Finish::Output(Err(BreakerError::Rejected(*rejected)))
+                return Poll::Ready(Err(BreakerError::Rejected(*rejected)));
             }
+            KindProj::Done => return Poll::Ready(Err(BreakerError::Rejected(spent()))),
             KindProj::Running {
                 future,
                 sleep,
@@ -190,50 +185,39 @@ where
                 guard.polling = true;
                 let polled = future.poll(cx);
                 guard.polling = false;
-                match polled {
-                    Poll::Ready(result) => {
-                        let outcome = match classify.take() {
-                            Some(c) => c.classify(&result),
-                            None => Outcome::Failure,
-                        };
-                        if let Some(p) = permit.take() {
-                            p.record(outcome);
-                        }
-                        Finish::Output(result.map_err(BreakerError::Inner))
+                if let Poll::Ready(result) = polled {
+                    let outcome = match classify.take() {
+                        Some(c) => c.classify(&result),
+                        None => Outcome::Failure,
+                    };
+                    if let Some(p) = permit.take() {
+                        p.record(outcome);
                     }
-                    Poll::Pending => {
-                        let Some(limit) = *timeout else {
-                            return Poll::Pending;
-                        };
-                        if sleep.is_none() {
-                            if guard.breaker().timer_available() {
-                                *sleep = Some(Box::pin(tokio::time::sleep(limit)));
-                            } else {
-                                *timeout = None;
-                                return Poll::Pending;
-                            }
-                        }
-                        match sleep.as_mut() {
-                            Some(s) => {
-                                ready!(s.as_mut().poll(cx));
-                                if let Some(p) = permit.take() {
-                                    p.record(Outcome::Timeout);
-                                }
-                                Finish::TimedOut(limit)
-                            }
-                            None => return Poll::Pending,
-                        }
-                    }
+                    return Poll::Ready(result.map_err(BreakerError::Inner));
                 }
+                let Some(limit) = *timeout else {
+                    return Poll::Pending;
+                };
+                if sleep.is_none() {
+                    if !guard.breaker().timer_available() {
+                        *timeout = None;
+                        return Poll::Pending;
+                    }
+                    *sleep = Some(Box::pin(tokio::time::sleep(limit)));
+                }
+                let Some(s) = sleep.as_mut() else {
+                    return Poll::Pending;
+                };
+                ready!(s.as_mut().poll(cx));
+                if let Some(p) = permit.take() {
+                    p.record(Outcome::Timeout);
+                }
+                limit
             }
-            KindProj::Done => Finish::Output(Err(BreakerError::Rejected(spent()))),
         };
         // Drops the inner future now: a timed-out call stops running.
         this.kind.set(Kind::Done);
-        Poll::Ready(match finish {
-            Finish::Output(output) => output,
-            Finish::TimedOut(limit) => Err(BreakerError::Timeout(limit)),
-        })
+        Poll::Ready(Err(BreakerError::Timeout(limit)))
     }
 }
 
