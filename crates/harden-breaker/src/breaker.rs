@@ -166,13 +166,28 @@ impl Breaker {
     /// [`Rejected`] when the breaker is open, half-open with every trial
     /// permit taken, forced open, or when the bulkhead is full.
     pub fn try_acquire(&self) -> Result<Permit, Rejected> {
-        self.clone().acquire_owned()
+        let ticket = self.admit()?;
+        Ok(Permit {
+            breaker: self.clone(),
+            ticket: Some(ticket),
+            polling: false,
+        })
     }
 
     /// [`try_acquire`](Self::try_acquire) with this handle moved into the
     /// permit, saving a reference count round trip per call.
     #[inline]
     pub(crate) fn acquire_owned(self) -> Result<Permit, Rejected> {
+        let ticket = self.admit()?;
+        Ok(Permit {
+            breaker: self,
+            ticket: Some(ticket),
+            polling: false,
+        })
+    }
+
+    #[inline]
+    fn admit(&self) -> Result<Ticket, Rejected> {
         let mut now = Now::lazy(&*self.shared.clock);
         let (step, state) = {
             let mut m = self.lock();
@@ -180,22 +195,14 @@ impl Breaker {
             (step, m.state())
         };
         self.transitioned(step.transition, state);
-        match step.value {
-            Ok(ticket) => Ok(Permit {
-                breaker: self,
-                ticket: Some(ticket),
-                polling: false,
-            }),
-            Err(rejected) => {
-                self.emit(
-                    EventKind::Rejected {
-                        reason: rejected.reason(),
-                    },
-                    state,
-                );
-                Err(rejected)
-            }
-        }
+        step.value.inspect_err(|rejected| {
+            self.emit(
+                EventKind::Rejected {
+                    reason: rejected.reason(),
+                },
+                state,
+            );
+        })
     }
 
     /// Runs the future `make` returns under the breaker: not at all when the
