@@ -1,4 +1,4 @@
-//! The pure state machine: no clock, no locks, no tokio. Every method takes
+//! The pure state machine: no locks, no tokio, no clock of its own. Every method takes
 //! the current time; [`Breaker`](crate::Breaker) adds the clock, the lock, the
 //! events and the futures.
 //!
