@@ -100,7 +100,7 @@ fn run(group: &str, stack: &str, kind: &str) {
         ("request_id", "harden") => drive(with(harden_request_id(), handler()), make),
         ("request_id", _) => drive(tower_http_request_id(handler()), make),
         ("breaker_layer", "harden") => {
-            let breaker = harden::Breaker::builder("bench").build().unwrap();
+            let breaker = harden::breaker::Breaker::builder("bench").build().unwrap();
             drive(with(breaker.layer(), handler()), make)
         }
         _ => panic!("unknown stack {group}/{stack}"),

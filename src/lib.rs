@@ -9,10 +9,17 @@
 //!   error format, rejections, principals;
 //! - [`harden_headers`]: security headers (helmet parity, CSP with nonces,
 //!   Permissions-Policy), CORS, HTTPS redirect and HSTS;
-//! - [`harden_breaker`] (also as [`breaker`]): an opossum-style circuit
-//!   breaker and bulkhead around any future, as a tower layer, and per key.
+//! - [`auth`] ([`harden_auth`]): JWT bearer authentication with keys bound to
+//!   one algorithm, strict claims, scopes and roles; with the `auth-remote`
+//!   feature, keys from an identity provider's JWKS (`auth::RemoteJwks`).
+//! - [`ratelimit`] ([`harden_ratelimit`]): GCRA rate limits in memory or
+//!   shared by replicas through Redis (feature `ratelimit-redis`), IETF
+//!   `RateLimit` fields, load shedding.
+//! - [`breaker`] ([`harden_breaker`]): an opossum-style circuit breaker and
+//!   bulkhead around any future, as a tower layer, and per key; with the
+//!   `metrics` feature, its counters through the `metrics` facade.
 //!
-//! Authentication, rate limiting, caching, audit logging,
+//! Caching, audit logging,
 //! compression and the `production` preset join as their crates land (see the
 //! README's crate table).
 //!
@@ -39,13 +46,11 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use harden_breaker;
+pub use harden_auth as auth;
 pub use harden_breaker as breaker;
 pub use harden_core;
 pub use harden_headers;
-
-#[doc(no_inline)]
-pub use harden_breaker::{Breaker, BreakerLayer, BreakerRegistry};
+pub use harden_ratelimit as ratelimit;
 
 #[doc(no_inline)]
 pub use harden_core::{
@@ -62,3 +67,5 @@ pub use harden_headers::https::{HttpsRedirect, HttpsRedirectLayer};
 pub use harden_headers::security::{
     Csp, CspNonce, PermissionsPolicy, SecurityHeaders, SecurityHeadersLayer,
 };
+#[doc(no_inline)]
+pub use harden_ratelimit::{LoadShed, Policy, Quota, RateLimitLayer, RateLimiter};
