@@ -64,6 +64,17 @@ impl Key {
         let Some(min) = alg.min_secret_len() else {
             return Err(invalid(None, format!("{alg} is not an HMAC algorithm")));
         };
+        // A public key pasted where a secret belongs is the RS256→HS256
+        // confusion (RFC 8725 §2.1): never an HMAC key.
+        let trimmed = secret.trim_ascii_start();
+        if trimmed.starts_with(b"-----BEGIN") || trimmed.starts_with(b"{") {
+            return Err(invalid(
+                None,
+                format!(
+                    "{alg} secret looks like a PEM or JWK document; configure public keys with Key::from_pem or Key::from_jwk"
+                ),
+            ));
+        }
         if secret.len() < min {
             return Err(ConfigError::SecretTooShort {
                 alg,
@@ -869,6 +880,15 @@ mod tests {
         assert!(Arc::ptr_eq(&new.get("a").unwrap().inner, &a.inner));
         assert!(!a.is_retired());
         assert!(b.is_retired());
+    }
+
+    #[test]
+    fn a_public_key_document_is_never_an_hmac_secret() {
+        let pem = b"-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n";
+        let err = Key::hmac(Algorithm::HS256, pem).unwrap_err();
+        assert!(err.to_string().contains("PEM or JWK"), "{err}");
+        let jwk = br#"  {"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB"}"#;
+        assert!(Key::hmac(Algorithm::HS512, jwk).is_err());
     }
 
     #[test]

@@ -172,6 +172,7 @@ struct CacheEntry<T> {
     issuer: usize,
     exp: i64,
     nbf: Option<i64>,
+    iat: Option<i64>,
     ttl: Ttl,
 }
 
@@ -599,7 +600,7 @@ where
                     .get(entry.issuer)
                     .is_some_and(|i| i.keys.usable());
             if usable {
-                self.check_time(entry.exp, entry.nbf, now)
+                self.check_time(entry.exp, entry.nbf, entry.iat, now)
                     .map_err(Failure::new)?;
                 return Ok(entry.verified.clone());
             }
@@ -673,19 +674,8 @@ where
             return Err(fail(AuthError::Malformed));
         };
         let nbf = claims.nbf.map(|d| d.0);
-        self.check_time(exp, nbf, now).map_err(&mut fail)?;
         let iat = claims.iat.map(|d| d.0);
-        if iat.is_some_and(|iat| iat > now.saturating_add(inner.leeway)) {
-            return Err(fail(AuthError::IssuedInFuture));
-        }
-        if let Some(max) = inner.max_lifetime {
-            let limit = max.saturating_add(inner.leeway);
-            let remaining = exp.saturating_sub(now);
-            let total = iat.map_or(0, |iat| exp.saturating_sub(iat));
-            if remaining > limit || total > limit {
-                return Err(fail(AuthError::Lifetime));
-            }
-        }
+        self.check_time(exp, nbf, iat, now).map_err(&mut fail)?;
         let audience = claims.aud.map(|a| a.0).unwrap_or_default();
         if !audience
             .iter()
@@ -693,7 +683,7 @@ where
         {
             return Err(fail(AuthError::Audience));
         }
-        if inner.require_subject && claims.sub.is_none() {
+        if inner.require_subject && claims.sub.as_deref().is_none_or(str::is_empty) {
             return Err(fail(AuthError::Malformed));
         }
         let custom: T = serde_json::from_slice(&payload).map_err(|_| fail(AuthError::Malformed))?;
@@ -745,6 +735,7 @@ where
                         issuer: index,
                         exp,
                         nbf,
+                        iat,
                         ttl: Ttl(ttl),
                     }),
                 );
@@ -753,13 +744,33 @@ where
         Ok(verified)
     }
 
-    fn check_time(&self, exp: i64, nbf: Option<i64>, now: i64) -> Result<(), AuthError> {
+    /// The checks that depend on the clock: `exp`, `nbf`, `iat` and the
+    /// maximum lifetime. Run on every call, cache hits included, so a cached
+    /// verdict always holds for the `now` it is asked about.
+    fn check_time(
+        &self,
+        exp: i64,
+        nbf: Option<i64>,
+        iat: Option<i64>,
+        now: i64,
+    ) -> Result<(), AuthError> {
         let leeway = self.inner.leeway;
         if exp.saturating_add(leeway) < now {
             return Err(AuthError::Expired);
         }
         if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
             return Err(AuthError::NotYetValid);
+        }
+        if iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+            return Err(AuthError::IssuedInFuture);
+        }
+        if let Some(max) = self.inner.max_lifetime {
+            let limit = max.saturating_add(leeway);
+            let remaining = exp.saturating_sub(now);
+            let total = iat.map_or(0, |iat| exp.saturating_sub(iat));
+            if remaining > limit || total > limit {
+                return Err(AuthError::Lifetime);
+            }
         }
         Ok(())
     }
