@@ -1,4 +1,5 @@
-//! Instructions per request of each stack in `benches/headers.rs`, counted by
+//! Instructions per request of each stack in `benches/headers.rs` (and the
+//! breaker layer of `benches/breaker.rs`), counted by
 //! valgrind's callgrind: `cargo bench --bench instructions`.
 //!
 //! Timings on a shared virtual machine wander by tens of percent between runs;
@@ -47,6 +48,8 @@ const STACKS: &[(&str, &str, &str)] = &[
     ("request_id", "baseline", "get"),
     ("request_id", "harden", "get"),
     ("request_id", "tower-http", "get"),
+    ("breaker_layer", "baseline", "get"),
+    ("breaker_layer", "harden", "get"),
 ];
 
 fn https_request() -> Request<()> {
@@ -96,6 +99,10 @@ fn run(group: &str, stack: &str, kind: &str) {
         ),
         ("request_id", "harden") => drive(with(harden_request_id(), handler()), make),
         ("request_id", _) => drive(tower_http_request_id(handler()), make),
+        ("breaker_layer", "harden") => {
+            let breaker = harden::breaker::Breaker::builder("bench").build().unwrap();
+            drive(with(breaker.layer(), handler()), make)
+        }
         _ => panic!("unknown stack {group}/{stack}"),
     }
 }

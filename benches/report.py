@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints the docs/PERFORMANCE.md timing table from criterion's last run.
 
-    cargo bench --bench headers
+    cargo bench --bench headers     # and/or: cargo bench --bench breaker
     python3 benches/report.py
 
     cargo bench --bench auth
@@ -24,7 +24,14 @@ GROUPS = [
     ("cors_preflight", "CORS preflight answered by the layer"),
     ("headers_and_cors", "security headers + CORS, as the issue asks"),
     ("request_id", "request id generated (UUID v4) and propagated"),
+    ("breaker_closed", "a ready future through a closed breaker"),
+    ("breaker_open", "a call rejected by an open breaker"),
+    ("breaker_layer", "the breaker as a tower layer, closed"),
 ]
+# The bare handler (or future) each group's added costs are measured from,
+# and the prefixes of the peers harden is compared with.
+BASELINES = ("baseline", "bare future")
+PEERS = ("tower-http", "failsafe")
 
 
 def median_ns(bench_dir: Path) -> float:
@@ -102,19 +109,19 @@ def main() -> int:
             if (bench / "new" / "estimates.json").is_file():
                 name = json.loads((bench / "new" / "benchmark.json").read_text())["function_id"]
                 results[name] = median_ns(bench)
-        base = results.get("baseline", 0.0)
+        base = next((results[b] for b in BASELINES if b in results), 0.0)
         ours = {k: v for k, v in results.items() if k.startswith("harden")}
-        peers = {k: v for k, v in results.items() if k.startswith("tower-http")}
+        peers = {k: v for k, v in results.items() if k.startswith(PEERS)}
         first = True
         for name, ns in results.items():
-            added = ns - base if name != "baseline" else 0.0
+            added = ns - base if name not in BASELINES else 0.0
             ratio = ""
             if name in peers and "harden" in ours:
                 ours_added = ours["harden"] - base
                 ratio = f"{ours_added / added:.2f}" if added > 0 else ""
             label = f"**{group}** ({title})" if first else ""
             first = False
-            print(f"| {label} | {name} | {fmt(ns)} | {fmt(added) if name != 'baseline' else '—'} | {ratio} |")
+            print(f"| {label} | {name} | {fmt(ns)} | {fmt(added) if name not in BASELINES else '—'} | {ratio} |")
     return 0
 
 

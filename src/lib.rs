@@ -15,8 +15,11 @@
 //! - [`ratelimit`] ([`harden_ratelimit`]): GCRA rate limits in memory or
 //!   shared by replicas through Redis (feature `ratelimit-redis`), IETF
 //!   `RateLimit` fields, load shedding.
+//! - [`breaker`] ([`harden_breaker`]): an opossum-style circuit breaker and
+//!   bulkhead around any future, as a tower layer, and per key; with the
+//!   `metrics` feature, its counters through the `metrics` facade.
 //!
-//! Caching, circuit breaking, audit logging,
+//! Caching, audit logging,
 //! compression and the `production` preset join as their crates land (see the
 //! README's crate table).
 //!
@@ -44,6 +47,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use harden_auth as auth;
+pub use harden_breaker as breaker;
 pub use harden_core;
 pub use harden_headers;
 pub use harden_ratelimit as ratelimit;
