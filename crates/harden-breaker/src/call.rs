@@ -5,7 +5,7 @@ use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
@@ -198,27 +198,61 @@ where
                 let Some(limit) = *timeout else {
                     return Poll::Pending;
                 };
-                if sleep.is_none() {
-                    if !guard.breaker().timer_available() {
+                match poll_deadline(limit, sleep, permit, cx) {
+                    Deadline::Pending => return Poll::Pending,
+                    Deadline::NoTimer => {
                         *timeout = None;
                         return Poll::Pending;
                     }
-                    *sleep = Some(Box::pin(tokio::time::sleep(limit)));
+                    Deadline::Expired => limit,
                 }
-                let Some(s) = sleep.as_mut() else {
-                    return Poll::Pending;
-                };
-                ready!(s.as_mut().poll(cx));
-                if let Some(p) = permit.take() {
-                    p.record(Outcome::Timeout);
-                }
-                limit
             }
         };
         // Drops the inner future now: a timed-out call stops running.
         this.kind.set(Kind::Done);
         Poll::Ready(Err(BreakerError::Timeout(limit)))
     }
+}
+
+/// Where a pending call stands against its deadline.
+pub(crate) enum Deadline {
+    /// Still within it.
+    Pending,
+    /// No runtime with timers on this thread: the call runs untimed.
+    NoTimer,
+    /// Passed: the timeout is recorded on the permit, which is given back.
+    Expired,
+}
+
+/// Polls the deadline of a call whose future is pending: arms the timer at
+/// the first pending poll (when the runtime has timers) and, when it fires,
+/// records the timeout once. Shared by [`Breaker::call`](crate::Breaker::call)
+/// and the layer's future.
+pub(crate) fn poll_deadline(
+    limit: Duration,
+    sleep: &mut Option<Pin<Box<Sleep>>>,
+    permit: &mut Option<Permit>,
+    cx: &mut Context<'_>,
+) -> Deadline {
+    let timer = match sleep {
+        Some(timer) => timer,
+        None => {
+            if !permit
+                .as_ref()
+                .is_some_and(|p| p.breaker().timer_available())
+            {
+                return Deadline::NoTimer;
+            }
+            sleep.insert(Box::pin(tokio::time::sleep(limit)))
+        }
+    };
+    if timer.as_mut().poll(cx).is_pending() {
+        return Deadline::Pending;
+    }
+    if let Some(p) = permit.take() {
+        p.record(Outcome::Timeout);
+    }
+    Deadline::Expired
 }
 
 /// What a call polled again after it ended answers: it never runs twice.

@@ -14,6 +14,7 @@ use tokio::time::Sleep;
 use super::LAYER;
 use super::policy::ClassifyResponse;
 use crate::breaker::Permit;
+use crate::call::{Deadline, poll_deadline};
 use crate::machine::Outcome;
 
 /// What a timed-out request is answered with: 504 in the request's error
@@ -165,21 +166,14 @@ where
                 let Some(limit) = timeout.as_ref().map(|t| t.limit) else {
                     return Poll::Pending;
                 };
-                if sleep.is_none() {
-                    if !guard.breaker().timer_available() {
+                match poll_deadline(limit, sleep, permit, cx) {
+                    Deadline::Pending => return Poll::Pending,
+                    Deadline::NoTimer => {
                         *timeout = None;
                         return Poll::Pending;
                     }
-                    *sleep = Some(Box::pin(tokio::time::sleep(limit)));
+                    Deadline::Expired => timeout.take().map_or_else(spent, OnTimeout::response),
                 }
-                let Some(s) = sleep.as_mut() else {
-                    return Poll::Pending;
-                };
-                ready!(s.as_mut().poll(cx));
-                if let Some(p) = permit.take() {
-                    p.record(Outcome::Timeout);
-                }
-                timeout.take().map_or_else(spent, OnTimeout::response)
             }
         };
         // Drops the inner future now: a timed-out call stops running.
