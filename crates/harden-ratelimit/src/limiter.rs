@@ -163,7 +163,7 @@ impl RateLimiterBuilder {
         self
     }
 
-    /// Reads time from `clock` instead of the monotonic clock, so tests are
+    /// Reads time from `clock` instead of the default monotonic clock, so tests are
     /// exact. With Redis, the clock replaces Redis's `TIME` too: never do that
     /// with several replicas in production.
     pub fn clock(mut self, clock: impl Clock) -> Self {

@@ -153,7 +153,8 @@ impl Hasher for PassThrough {
 }
 
 impl MemoryStore {
-    /// A store with the default cap ([`DEFAULT_MAX_KEYS`]) on the monotonic clock.
+    /// A store with the default cap ([`DEFAULT_MAX_KEYS`]) on the default
+    /// monotonic clock (governor's quanta clock).
     pub fn new() -> Self {
         Self::build(DEFAULT_MAX_KEYS, GovClock::quanta())
     }
