@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 
 /// A monotonic time source: the time elapsed since an origin the clock chose.
 ///
-/// Only differences between readings matter. [`MonotonicClock`] is the
-/// default; [`ManualClock`] makes tests exact.
+/// Only differences between readings matter. Without one, the in-memory
+/// store reads governor's quanta clock (a calibrated TSC read, cheaper than
+/// [`Instant::now`]); [`MonotonicClock`] is the standard library's clock;
+/// [`ManualClock`] makes tests exact.
 pub trait Clock: Send + Sync + 'static {
     /// The time since this clock's origin. Never goes backwards.
     fn now(&self) -> Duration;

@@ -59,14 +59,20 @@
 //! per-principal limit goes after authentication. CORS belongs outside, so a
 //! browser can read the 429.
 //!
-//! # Why GCRA of our own, not governor
+//! # GCRA: governor's arithmetic, our bounded store
 //!
-//! GCRA keeps one number per key (the theoretical arrival time). governor
-//! computes it well, but its keyed store is an unbounded `DashMap`, and a
-//! bounded map of governor limiters would cost more memory and time per key
-//! than the arithmetic itself. The arithmetic is ten lines, shared by the
-//! in-memory store and the Redis script, so both stores have the same
-//! semantics, which the conformance tests check.
+//! GCRA keeps one number per key (the theoretical arrival time). In memory,
+//! each policy's decisions are made by a [governor] rate limiter, whose state
+//! store is [`MemoryStore`]: governor's own keyed stores are unbounded maps
+//! (a client rotating keys grows them until someone sweeps), ours has a cap
+//! on tracked keys and evicts idle keys first, at the same 8 bytes of state
+//! per key. Time is governor's quanta clock (a cheap TSC read) unless the
+//! builder is given a [`Clock`]. The Redis store keeps its own Lua script,
+//! which mirrors governor's arithmetic step for step; the conformance tests
+//! check that both stores give the same answers, and a property test checks
+//! governor on our store against the reference step the script follows.
+//!
+//! [governor]: https://docs.rs/governor
 //!
 //! # Caveats
 //!

@@ -11,7 +11,7 @@ use harden_core::ip::IpNet;
 use http::HeaderValue;
 
 use crate::key::{Key, RequestRef};
-use crate::memory::MemoryStore;
+use crate::memory::{Local, MemoryStore};
 use crate::quota::{Decision, Gcra, Quota};
 use crate::{Clock, ConfigError, headers};
 
@@ -91,6 +91,8 @@ pub(crate) struct PolicyState {
     pub(crate) name: Arc<str>,
     pub(crate) quota: Quota,
     pub(crate) gcra: Gcra,
+    /// governor's limiter for this policy over the in-memory store.
+    pub(crate) local: Local,
     pub(crate) key: Key,
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fail: FailMode,
@@ -161,7 +163,7 @@ impl RateLimiterBuilder {
         self
     }
 
-    /// Reads time from `clock` instead of the monotonic clock, so tests are
+    /// Reads time from `clock` instead of the default monotonic clock, so tests are
     /// exact. With Redis, the clock replaces Redis's `TIME` too: never do that
     /// with several replicas in production.
     pub fn clock(mut self, clock: impl Clock) -> Self {
@@ -186,23 +188,17 @@ impl RateLimiterBuilder {
         if self.policies.is_empty() {
             return Err(ConfigError::NoPolicy);
         }
-        let mut policies: Vec<PolicyState> = Vec::with_capacity(self.policies.len());
+        let mut checked: Vec<(Policy, Gcra)> = Vec::with_capacity(self.policies.len());
         for p in self.policies {
             check_name(&p.name)?;
-            if policies.iter().any(|q| *q.name == *p.name) {
+            if checked.iter().any(|(q, _)| q.name == p.name) {
                 return Err(ConfigError::PolicyName {
                     name: p.name,
                     reason: "two policies share it",
                 });
             }
             let gcra = p.quota.gcra(&p.name, p.cost)?;
-            policies.push(PolicyState {
-                name: Arc::from(p.name),
-                quota: p.quota,
-                gcra,
-                key: p.key,
-                fail: p.fail,
-            });
+            checked.push((p, gcra));
         }
         let allow = self
             .allow
@@ -218,6 +214,17 @@ impl RateLimiterBuilder {
         if let Some(clock) = &self.clock {
             memory = memory.clock(SharedClock(clock.clone()));
         }
+        let policies: Vec<PolicyState> = checked
+            .into_iter()
+            .map(|(p, gcra)| PolicyState {
+                name: Arc::from(p.name),
+                quota: p.quota,
+                local: memory.limiter(&gcra),
+                gcra,
+                key: p.key,
+                fail: p.fail,
+            })
+            .collect();
         let policy_header = headers::policy_field(&policies);
         Ok(RateLimiter {
             shared: Arc::new(Shared {
@@ -519,7 +526,7 @@ impl RateLimiter {
                 let key = std::hash::Hasher::finish(&h);
                 statuses.push(PolicyStatus {
                     policy: i,
-                    decision: shared.memory.check(key, &p.gcra, now),
+                    decision: shared.memory.check(&p.local, &p.gcra, key, now),
                 });
             }
         }

@@ -1,10 +1,12 @@
-//! `MemoryStore`: per-instance GCRA state in a sharded map with a key cap.
+//! `MemoryStore`: per-instance GCRA state in a sharded map with a key cap,
+//! the state store under governor's GCRA.
 //!
-//! Why not governor's keyed limiter: its state store is an unbounded `DashMap`
-//! (an attacker who rotates keys grows it without limit until someone calls
-//! `retain_recent`), and per-key direct limiters cost far more memory than the
-//! one number GCRA needs. Each key here is one `u64` hash and one `u64`
-//! theoretical arrival time (TAT), in one of 64 mutex-guarded shards.
+//! Decisions are governor's: each policy is a `governor::RateLimiter` whose
+//! `StateStore` is this map, so the arithmetic is governor's and the state is
+//! ours. governor's own keyed stores are unbounded maps (an attacker who
+//! rotates keys grows them until someone calls `retain_recent`); this one is
+//! capped. Each key here is one `u64` hash and one `u64` theoretical arrival
+//! time (TAT, governor's `Nanos`), in one of 64 mutex-guarded shards.
 //!
 //! A key whose TAT has passed is indistinguishable from a key never seen, so
 //! dropping it loses nothing: that is the idle eviction. When a shard reaches
@@ -15,14 +17,29 @@
 //! This work is amortised on the request path (at most once per eighth of a
 //! shard's inserts); [`MemoryStore::retain_recent`] does the idle sweep on
 //! demand, for a task the caller may spawn. No task is spawned by the crate.
+//!
+//! Time: governor's quanta clock (a calibrated TSC read) unless a [`Clock`]
+//! is given. governor stores TATs relative to the instant each limiter was
+//! built; the store keeps the latest of those instants as its origin, so it
+//! may keep an idle key a few nanoseconds longer than needed, never drop a
+//! live one early (with a [`ManualClock`](crate::ManualClock) the instants
+//! are all equal and the bookkeeping is exact).
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use governor::clock::{Clock as _, QuantaClock, QuantaInstant, Reference as _};
+use governor::middleware::StateInformationMiddleware;
+use governor::nanos::Nanos;
+use governor::state::StateStore;
 
 use crate::ConfigError;
-use crate::clock::{self, Clock, MonotonicClock};
+use crate::clock::{self, Clock};
 use crate::quota::{Decision, Gcra};
 
 /// The default cap on tracked keys.
@@ -53,8 +70,61 @@ struct Inner {
     shards: Box<[Mutex<Shard>]>,
     per_shard: usize,
     hasher: RandomState,
-    clock: Arc<dyn Clock>,
+    clock: GovClock,
+    /// The latest instant a policy's limiter was built at: governor's TATs
+    /// are relative to it.
+    origin: AtomicU64,
     evicted: AtomicU64,
+}
+
+/// The time source governor reads: quanta by default, or the caller's clock.
+#[derive(Clone)]
+pub(crate) enum GovClock {
+    Quanta {
+        clock: QuantaClock,
+        origin: QuantaInstant,
+    },
+    Custom(Arc<dyn Clock>),
+}
+
+impl GovClock {
+    fn quanta() -> Self {
+        let clock = QuantaClock::default();
+        let origin = clock.now();
+        GovClock::Quanta { clock, origin }
+    }
+}
+
+impl governor::clock::Clock for GovClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        match self {
+            GovClock::Quanta { clock, origin } => clock.now().duration_since(*origin),
+            GovClock::Custom(clock) => Nanos::from(clock::nanos(&**clock)),
+        }
+    }
+}
+
+/// One policy's governor limiter over the shared store.
+pub(crate) type Local =
+    governor::RateLimiter<StoreKey, PolicyStore, GovClock, StateInformationMiddleware>;
+
+/// The store as one policy's limiter sees it.
+pub(crate) struct PolicyStore(MemoryStore);
+
+/// A key as the store sees it: the key material's hash, and the TAT the
+/// decision left (read back for the reset time governor does not expose).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StoreKey {
+    hash: u64,
+    tat: Cell<u64>,
+}
+
+impl Hash for StoreKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 type Map = HashMap<u64, u64, BuildHasherDefault<PassThrough>>;
@@ -83,9 +153,10 @@ impl Hasher for PassThrough {
 }
 
 impl MemoryStore {
-    /// A store with the default cap ([`DEFAULT_MAX_KEYS`]) on the monotonic clock.
+    /// A store with the default cap ([`DEFAULT_MAX_KEYS`]) on the default
+    /// monotonic clock (governor's quanta clock).
     pub fn new() -> Self {
-        Self::build(DEFAULT_MAX_KEYS, Arc::new(MonotonicClock::new()))
+        Self::build(DEFAULT_MAX_KEYS, GovClock::quanta())
     }
 
     /// A store tracking at most `max_keys` keys.
@@ -97,17 +168,17 @@ impl MemoryStore {
         if max_keys < 64 {
             return Err(ConfigError::MaxKeys(max_keys));
         }
-        Ok(Self::build(max_keys, Arc::new(MonotonicClock::new())))
+        Ok(Self::build(max_keys, GovClock::quanta()))
     }
 
     /// The same store reading time from `clock` (a [`ManualClock`](crate::ManualClock)
     /// in tests). Keys already tracked are forgotten.
     #[must_use]
     pub fn clock(self, clock: impl Clock) -> Self {
-        Self::build(self.max_keys(), Arc::new(clock))
+        Self::build(self.max_keys(), GovClock::Custom(Arc::new(clock)))
     }
 
-    fn build(max_keys: usize, clock: Arc<dyn Clock>) -> Self {
+    fn build(max_keys: usize, clock: GovClock) -> Self {
         let shards = (max_keys / 1024).clamp(1, MAX_SHARDS).next_power_of_two();
         let shards = if shards > MAX_SHARDS {
             MAX_SHARDS
@@ -127,6 +198,7 @@ impl MemoryStore {
                 per_shard,
                 hasher: RandomState::new(),
                 clock,
+                origin: AtomicU64::new(0),
                 evicted: AtomicU64::new(0),
             }),
         }
@@ -161,7 +233,7 @@ impl MemoryStore {
     /// of active clients. Memory does not depend on it: the tables are
     /// allocated once, at their capped size.
     pub fn retain_recent(&self) {
-        let now = clock::nanos(&*self.inner.clock);
+        let now = self.now();
         for shard in &self.inner.shards {
             let mut shard = lock(shard);
             shard.map.retain(|_, tat| *tat > now);
@@ -173,30 +245,105 @@ impl MemoryStore {
         self.inner.hasher.build_hasher()
     }
 
-    /// The current time on the store's clock, in nanoseconds.
+    /// The current time on the store's clock, in nanoseconds since the
+    /// governor limiters' origin.
     pub(crate) fn now(&self) -> u64 {
-        clock::nanos(&*self.inner.clock)
+        self.clock_now()
+            .saturating_sub(self.inner.origin.load(Ordering::Relaxed))
     }
 
-    /// One GCRA step for `key` at `now`.
-    pub(crate) fn check(&self, key: u64, gcra: &Gcra, now: u64) -> Decision {
-        let index = ((key >> 32) as usize) & (self.inner.shards.len() - 1);
-        let Some(shard) = self.inner.shards.get(index) else {
-            return gcra.step(None, now).0;
+    /// The store's clock itself, in nanoseconds since its own origin.
+    pub(crate) fn clock_now(&self) -> u64 {
+        governor::clock::Clock::now(&self.inner.clock).as_u64()
+    }
+
+    /// A governor limiter for `gcra` over this store.
+    pub(crate) fn limiter(&self, gcra: &Gcra) -> Local {
+        // `Gcra` is validated (a non-zero interval and burst): the fallback
+        // is never taken.
+        let quota = governor::Quota::with_period(Duration::from_nanos(gcra.interval))
+            .zip(NonZeroU32::new(gcra.burst))
+            .map_or_else(
+                || governor::Quota::per_hour(NonZeroU32::MIN),
+                |(quota, burst)| quota.allow_burst(burst),
+            );
+        let local =
+            governor::RateLimiter::new(quota, PolicyStore(self.clone()), self.inner.clock.clone());
+        // The limiter read its start just now: the origin is at least that.
+        self.inner
+            .origin
+            .fetch_max(self.clock_now(), Ordering::Relaxed);
+        local
+    }
+
+    /// One decision of `local` (built by [`limiter`](Self::limiter) for
+    /// `gcra`) for `key`, at `now` as read by [`now`](Self::now) before.
+    pub(crate) fn check(&self, local: &Local, gcra: &Gcra, key: u64, now: u64) -> Decision {
+        let key = StoreKey {
+            hash: key,
+            tat: Cell::new(0),
         };
-        let mut shard = lock(shard);
-        let tat = shard.map.get(&key).copied();
-        let (decision, new_tat) = gcra.step(tat, now);
-        if let Some(new_tat) = new_tat {
-            if tat.is_none() && shard.map.len() >= self.inner.per_shard {
-                let evicted = make_room(&mut shard.map, self.inner.per_shard, now);
-                if evicted > 0 {
-                    self.inner.evicted.fetch_add(evicted, Ordering::Relaxed);
+        let checked = match NonZeroU32::new(gcra.cost) {
+            Some(n) if n.get() > 1 => local.check_key_n(&key, n),
+            _ => Ok(local.check_key(&key)),
+        };
+        let window = gcra.interval.saturating_mul(u64::from(gcra.burst));
+        match checked {
+            Ok(Ok(snapshot)) => Decision {
+                allowed: true,
+                remaining: snapshot.remaining_burst_capacity(),
+                retry_after: Duration::ZERO,
+                reset_after: Duration::from_nanos(key.tat.get().saturating_sub(now)),
+            },
+            Ok(Err(not_until)) => {
+                let origin = self.inner.origin.load(Ordering::Relaxed);
+                let retry = not_until.wait_time_from(Nanos::from(now.saturating_add(origin)));
+                let spare = gcra
+                    .interval
+                    .saturating_mul(u64::from(gcra.burst.saturating_sub(gcra.cost)));
+                Decision {
+                    allowed: false,
+                    remaining: 0,
+                    retry_after: retry,
+                    reset_after: retry.saturating_add(Duration::from_nanos(spare)),
                 }
             }
-            shard.map.insert(key, new_tat);
+            // Unreachable: a policy's cost is validated against its burst.
+            Err(_) => Decision {
+                allowed: false,
+                remaining: 0,
+                retry_after: Duration::from_nanos(window),
+                reset_after: Duration::from_nanos(window),
+            },
         }
-        decision
+    }
+}
+
+impl StateStore for PolicyStore {
+    type Key = StoreKey;
+
+    fn measure_and_replace<T, F, E>(&self, key: &StoreKey, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        let inner = &self.0.inner;
+        let index = ((key.hash >> 32) as usize) & (inner.shards.len() - 1);
+        let Some(shard) = inner.shards.get(index) else {
+            return f(None).map(|(outcome, _)| outcome);
+        };
+        let mut shard = lock(shard);
+        let old = shard.map.get(&key.hash).copied();
+        let (outcome, tat) = f(old.map(Nanos::from))?;
+        let tat = tat.as_u64();
+        key.tat.set(tat);
+        if old.is_none() && shard.map.len() >= inner.per_shard {
+            let evicted = make_room(&mut shard.map, inner.per_shard, self.0.now());
+            if evicted > 0 {
+                inner.evicted.fetch_add(evicted, Ordering::Relaxed);
+            }
+        }
+        shard.map.insert(key.hash, tat);
+        Ok(outcome)
     }
 }
 
@@ -260,20 +407,57 @@ mod tests {
         let clock = ManualClock::new();
         let store = MemoryStore::with_max_keys(64).unwrap().clock(clock.clone());
         let g = Quota::per_second(1).burst(3).gcra("p", 1).unwrap();
+        let local = store.limiter(&g);
         // The hammered key: spent its burst, its TAT is far ahead.
         let hot = 7u64 << 32;
         for _ in 0..3 {
-            assert!(store.check(hot, &g, store.now()).allowed());
+            assert!(store.check(&local, &g, hot, store.now()).allowed());
         }
         for k in 0..10_000u64 {
-            store.check(k.wrapping_mul(0x9E37_79B9_7F4A_7C15), &g, store.now());
+            store.check(
+                &local,
+                &g,
+                k.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                store.now(),
+            );
             assert!(store.len() <= store.max_keys());
         }
         assert!(store.evicted() > 0);
-        assert!(!store.check(hot, &g, store.now()).allowed());
+        assert!(!store.check(&local, &g, hot, store.now()).allowed());
         clock.advance(Duration::from_secs(10));
         store.retain_recent();
         assert_eq!(store.len(), 0);
+    }
+
+    proptest::proptest! {
+        /// governor on this store decides exactly as the reference step the
+        /// Redis script follows: same verdicts, remaining units and waits.
+        #[test]
+        fn governor_on_the_store_matches_the_reference_step(
+            count in 1u32..1000,
+            burst in 1u32..20,
+            cost in 1u32..4,
+            start in 0u64..1_000_000_000_000,
+            steps in proptest::collection::vec(0u64..30_000_000, 1..200),
+        ) {
+            let cost = cost.min(burst);
+            let clock = ManualClock::new();
+            clock.set(Duration::from_nanos(start));
+            let store = MemoryStore::with_max_keys(64).unwrap().clock(clock.clone());
+            let g = Quota::per_second(count).burst(burst).gcra("p", cost).unwrap();
+            let local = store.limiter(&g);
+            let mut tat = None;
+            for dt in steps {
+                clock.advance(Duration::from_nanos(dt));
+                let now = store.now();
+                let got = store.check(&local, &g, 42, now);
+                let (want, new_tat) = g.step(tat, now);
+                proptest::prop_assert_eq!(got, want);
+                if new_tat.is_some() {
+                    tat = new_tat;
+                }
+            }
+        }
     }
 
     #[test]

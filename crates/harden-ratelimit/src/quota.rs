@@ -1,4 +1,5 @@
-//! `Quota` (what a policy admits) and the GCRA arithmetic both stores share.
+//! `Quota` (what a policy admits) and its GCRA parameters, which governor
+//! (in memory) and the Redis script use.
 
 use std::time::Duration;
 
@@ -140,9 +141,11 @@ pub(crate) struct Gcra {
     pub(crate) cost: u32,
 }
 
+#[cfg(test)]
 impl Gcra {
-    /// One GCRA step: the decision for a request at `now`, given the key's
-    /// stored theoretical arrival time (`None` for a key never seen or
+    /// The reference GCRA step (what governor computes and the Redis script
+    /// mirrors), for tests: the decision for a request at `now`, given the
+    /// key's stored theoretical arrival time (`None` for a key never seen or
     /// forgotten, which is the same thing), and the new TAT to store when the
     /// request is admitted.
     pub(crate) fn step(&self, tat: Option<u64>, now: u64) -> (Decision, Option<u64>) {

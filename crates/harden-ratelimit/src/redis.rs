@@ -340,7 +340,9 @@ pub(crate) fn check(
     }
     Box::pin(async move {
         let shared = &limiter.shared;
-        let now_us = shared.manual_clock.then(|| shared.memory.now() / 1000);
+        let now_us = shared
+            .manual_clock
+            .then(|| shared.memory.clock_now() / 1000);
         let mut statuses = Statuses::default();
         for (i, key, fallback) in keys {
             let Some(p) = shared.policies.get(i) else {
@@ -363,7 +365,9 @@ pub(crate) fn check(
                 }
                 None => {
                     shared.counters.fail_open.fetch_add(1, Ordering::Relaxed);
-                    shared.memory.check(fallback, &p.gcra, shared.memory.now())
+                    shared
+                        .memory
+                        .check(&p.local, &p.gcra, fallback, shared.memory.now())
                 }
             };
             statuses.push(PolicyStatus {
