@@ -7,34 +7,13 @@
 
 mod common;
 
-use std::hint::black_box;
 use std::time::Duration;
 
 use common::*;
-use criterion::measurement::WallTime;
-use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use harden::ip::Scheme;
 use http::Request;
-use tower::{Service, ServiceBuilder};
-
-/// Benchmarks one stack: `make` builds each request outside the measurement.
-fn bench<S, R>(
-    g: &mut BenchmarkGroup<'_, WallTime>,
-    name: &str,
-    mut svc: S,
-    make: fn() -> Request<()>,
-) where
-    S: Service<Request<()>, Response = R>,
-    S::Error: std::fmt::Debug,
-{
-    g.bench_function(name, |b| {
-        b.iter_batched(
-            make,
-            |r| black_box(call(&mut svc, r)),
-            BatchSize::SmallInput,
-        )
-    });
-}
+use tower::ServiceBuilder;
 
 fn https_request() -> Request<()> {
     let mut r = get_request();

@@ -12,20 +12,20 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
+use std::future::{Ready, ready};
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use criterion::measurement::WallTime;
-use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group};
+use common::{bench, call};
+use criterion::{Criterion, Throughput, criterion_group};
 use harden::ratelimit::{Policy, Quota, RateLimiter, RedisStore};
 use http::{Request, Response};
 use tower::{Layer, Service, service_fn};
@@ -62,42 +62,6 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 fn many_keys() -> Request<()> {
     let i = NEXT.fetch_add(1, Ordering::Relaxed) % KEYS;
     request_from(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | i)))
-}
-
-/// poll_ready, call and one poll of the future, as a server would.
-fn call<S, R>(svc: &mut S, req: Request<()>) -> R
-where
-    S: Service<Request<()>, Response = R>,
-    S::Error: std::fmt::Debug,
-{
-    let mut cx = Context::from_waker(Waker::noop());
-    match svc.poll_ready(&mut cx) {
-        Poll::Ready(Ok(())) => {}
-        _ => panic!("service not ready"),
-    }
-    let mut future = pin!(svc.call(req));
-    match future.as_mut().poll(&mut cx) {
-        Poll::Ready(Ok(res)) => res,
-        _ => panic!("response not ready on the first poll"),
-    }
-}
-
-fn bench<S, R>(
-    g: &mut BenchmarkGroup<'_, WallTime>,
-    name: &str,
-    mut svc: S,
-    make: fn() -> Request<()>,
-) where
-    S: Service<Request<()>, Response = R>,
-    S::Error: std::fmt::Debug,
-{
-    g.bench_function(name, |b| {
-        b.iter_batched(
-            make,
-            |r| black_box(call(&mut svc, r)),
-            BatchSize::SmallInput,
-        )
-    });
 }
 
 /// A quota no benchmark exhausts: every request is admitted by both.

@@ -13,11 +13,14 @@
 
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
+use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup};
 use harden::{Cors, RequestIdLayer, SecurityHeaders, SecurityHeadersLayer};
 use http::header::{
     AUTHORIZATION, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_DNS_PREFETCH_CONTROL,
@@ -90,6 +93,25 @@ where
         Poll::Ready(Ok(res)) => res,
         _ => panic!("response not ready on the first poll"),
     }
+}
+
+/// Benchmarks one stack: `make` builds each request outside the measurement.
+pub fn bench<S, R>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    mut svc: S,
+    make: fn() -> Request<()>,
+) where
+    S: Service<Request<()>, Response = R>,
+    S::Error: std::fmt::Debug,
+{
+    g.bench_function(name, |b| {
+        b.iter_batched(
+            make,
+            |r| black_box(call(&mut svc, r)),
+            BatchSize::SmallInput,
+        )
+    });
 }
 
 /// The eleven headers helmet sets on a plain-HTTP response (all but HSTS).
